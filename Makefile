@@ -1,0 +1,48 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both create .venv, install the
+# locked dependencies, and start embedded PostgreSQL/Redis under ./var/ unless DATABASE_URL /
+# REDIS_URL point at servers of your own.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lock messages check-deploy clean-var
+
+$(STAMP): requirements-dev.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m social_crm.devservers run
+
+# -p no:cacheprovider keeps a clean clone clean. Exit code 5 (no tests collected) is a failure.
+test: $(STAMP)
+	$(PY) -m social_crm.devservers exec -- $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); \
+	code=$$?; if [ $$code -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$code
+
+# Regenerate the hash-pinned locks from pyproject.toml (needs network access to PyPI).
+lock: $(STAMP)
+	$(VENV)/bin/pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements-dev.lock
+
+# Update and compile the French catalog (needs GNU gettext). The compiled .mo is committed.
+messages: $(STAMP)
+	DJANGO_DEBUG=true DATABASE_URL=postgres://x@localhost/x REDIS_URL=redis://localhost/0 \
+	  $(PY) manage.py makemessages -l fr --ignore=.venv --ignore=var
+	DJANGO_DEBUG=true DATABASE_URL=postgres://x@localhost/x REDIS_URL=redis://localhost/0 \
+	  $(PY) manage.py compilemessages --ignore=.venv
+
+# `manage.py check --deploy` with production-like variables.
+check-deploy: $(STAMP)
+	DJANGO_SECRET_KEY=$$(openssl rand -hex 32) DJANGO_ALLOWED_HOSTS=crm.example.com \
+	  DATABASE_URL=postgres://owner@db/social_crm REDIS_URL=redis://redis:6379/0 \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+
+clean-var:
+	rm -rf var

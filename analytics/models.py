@@ -1,0 +1,1 @@
+# Rollups, dashboards and reports arrive with issue #6.

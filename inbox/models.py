@@ -1,0 +1,1 @@
+# Conversations, routing rules, department alerts and replies arrive with issue #5.

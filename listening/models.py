@@ -1,0 +1,1 @@
+# Listening queries, connected accounts, connectors, mentions and authors arrive with issue #3.

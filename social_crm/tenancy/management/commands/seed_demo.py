@@ -1,0 +1,79 @@
+"""Idempotent demo data: a demo tenant with its departments and one user per role, plus a
+second tenant that the demo admin also belongs to (to show tenant switching).
+
+Passwords are generated on the first run and kept in var/demo-logins.txt (not in the repo);
+set SEED_DEMO_PASSWORD to choose one. Running it again changes nothing and prints the logins.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from social_crm.tenancy import actions
+from social_crm.tenancy.models import Department, Tenant
+from social_crm.tenancy.permissions import Role
+from social_crm.tenancy.scope import tenant_context
+
+User = get_user_model()
+
+TENANTS = [
+    ("demo", "Maison Aurore (démo)", "fr"),
+    ("demo-sister", "Aurore Travel (demo)", "en"),
+]
+DEPARTMENTS = [
+    ("customer-service", "Service client", "Réclamations, commandes, livraisons"),
+    ("marketing", "Marketing", "Campagnes, influence, e-réputation"),
+    ("legal", "Juridique", "Diffamation, données personnelles, litiges"),
+    ("quality", "Qualité", "Défauts produits, rappels, sécurité"),
+]
+USERS = [
+    ("admin@demo.local", "Alice Admin", Role.ADMIN, [], "fr"),
+    ("cm@demo.local", "Camille Community", Role.COMMUNITY_MANAGER, [], "fr"),
+    ("head@demo.local", "Hugo Head", Role.DEPARTMENT_HEAD, ["customer-service", "quality"], "fr"),
+    ("marketer@demo.local", "Maya Marketer", Role.MARKETER, [], "en"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create (once) the demo tenants and one user per role, and print the logins."
+
+    def handle(self, *args, **opts):
+        credentials = Path(settings.BASE_DIR) / "var" / "demo-logins.txt"
+        password = os.environ.get("SEED_DEMO_PASSWORD")
+        if not password and credentials.exists():
+            password = credentials.read_text().split("password: ", 1)[-1].strip()
+        if not password:
+            password = secrets.token_urlsafe(9)
+        with transaction.atomic():
+            tenants = {}
+            for slug, name, language in TENANTS:
+                tenant = Tenant.objects.filter(slug=slug).first() or actions.tenant_create(
+                    name=name, slug=slug, default_language=language)
+                tenants[slug] = tenant
+            demo = tenants["demo"]
+            with tenant_context(demo.pk):
+                for slug, name, description in DEPARTMENTS:
+                    if not Department.objects.filter(tenant_id=demo.pk, slug=slug).exists():
+                        actions.department_save(demo.pk, actor=None, name=name, slug=slug, description=description)
+            for email, full_name, role, department_slugs, language in USERS:
+                user = User.objects.filter(email=email).first()
+                if user is None:
+                    user = User.objects.create_user(email, password, full_name=full_name, language=language)
+                with tenant_context(demo.pk):
+                    ids = list(Department.objects.filter(tenant_id=demo.pk, slug__in=department_slugs).values_list("pk", flat=True))
+                    actions.membership_add(demo.pk, actor=None, user=user, role=role, department_ids=ids)
+            admin = User.objects.get(email="admin@demo.local")
+            actions.membership_add(tenants["demo-sister"].pk, actor=None, user=admin, role=Role.MARKETER)
+        credentials.parent.mkdir(parents=True, exist_ok=True)
+        credentials.write_text(f"password: {password}\n")
+        self.stdout.write(self.style.SUCCESS("Demo tenant ready at http://127.0.0.1:8000/t/demo/"))
+        for email, _name, role, _deps, _lang in USERS:
+            self.stdout.write(f"  {role.label:<20} {email:<22} password: {password}")
+        self.stdout.write("  (admin@demo.local is also a marketer in the 'demo-sister' tenant.)")

@@ -1,0 +1,79 @@
+"""Who may do what: the one table, in code. README.md shows it (`manage.py permissions_table`).
+
+Views and API viewsets name the Action they need; the scoped base checks it against the
+caller's role in the tenant of the URL. Nothing else decides permissions.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Tenant admin")
+    COMMUNITY_MANAGER = "community_manager", _("Community manager")
+    DEPARTMENT_HEAD = "department_head", _("Department head")
+    MARKETER = "marketer", _("Marketer")
+
+
+class Action(StrEnum):
+    TENANT_VIEW = "tenant.view"
+    MEMBERS_VIEW = "members.view"
+    MEMBERS_MANAGE = "members.manage"
+    DEPARTMENTS_VIEW = "departments.view"
+    DEPARTMENTS_MANAGE = "departments.manage"
+    SETTINGS_VIEW = "settings.view"
+    SETTINGS_MANAGE = "settings.manage"
+    AUDIT_VIEW = "audit.view"
+    API_TOKENS_OWN = "api_tokens.own"
+
+
+_ALL = frozenset(Role)
+
+# Marketers work in analytics and are read-only elsewhere; department heads see the tenant and
+# their departments; community managers do the daily work; tenant admins configure.
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.TENANT_VIEW: _ALL,
+    Action.MEMBERS_VIEW: _ALL,
+    Action.MEMBERS_MANAGE: frozenset({Role.ADMIN}),
+    Action.DEPARTMENTS_VIEW: _ALL,
+    Action.DEPARTMENTS_MANAGE: frozenset({Role.ADMIN}),
+    Action.SETTINGS_VIEW: _ALL,
+    Action.SETTINGS_MANAGE: frozenset({Role.ADMIN}),
+    Action.AUDIT_VIEW: frozenset({Role.ADMIN}),
+    Action.API_TOKENS_OWN: _ALL,
+}
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.TENANT_VIEW: "Open the tenant (home, switcher)",
+    Action.MEMBERS_VIEW: "See members and their roles",
+    Action.MEMBERS_MANAGE: "Invite members, change roles, remove members",
+    Action.DEPARTMENTS_VIEW: "See departments and their heads",
+    Action.DEPARTMENTS_MANAGE: "Create, edit and delete departments, choose heads",
+    Action.SETTINGS_VIEW: "See tenant settings",
+    Action.SETTINGS_MANAGE: "Change tenant settings (name, time zone, language)",
+    Action.AUDIT_VIEW: "Read the audit log",
+    Action.API_TOKENS_OWN: "Create and revoke one's own API tokens",
+}
+
+assert set(PERMISSIONS) == set(Action), "every Action needs a row in PERMISSIONS"
+
+
+def role_can(role: str, action: Action) -> bool:
+    return Role(role) in PERMISSIONS[action]
+
+
+def markdown_table() -> str:
+    roles = list(Role)
+    header = "| Action | " + " | ".join(str(r.label) for r in roles) + " |"
+    sep = "|---|" + "---|" * len(roles)
+    rows = [
+        f"| {ACTION_LABELS[a]} (`{a.value}`) | "
+        + " | ".join("yes" if r in PERMISSIONS[a] else "-" for r in roles)
+        + " |"
+        for a in Action
+    ]
+    return "\n".join([header, sep, *rows])

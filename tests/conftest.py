@@ -1,0 +1,131 @@
+"""The test world: real PostgreSQL (row-level security on), real Redis, two tenants that use
+the same department slugs, the same user e-mails and interleaved ids, so a leak cannot hide.
+
+The test database is created and migrated through the *owner* connection (as in production);
+the tests and the app then talk to it through the *application role* (``default``), which
+row-level security applies to.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from social_crm.tenancy import actions
+from social_crm.tenancy.models import Department, Invitation, Membership, Tenant
+from social_crm.tenancy.permissions import Role
+from social_crm.tenancy.scope import dangerously_cross_tenant, tenant_context
+
+PASSWORD = "correct horse battery staple"  # noqa: S105 (test users only)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    owner, app = connections["owner"], connections["default"]
+    with django_db_blocker.unblock():
+        old_name = owner.settings_dict["NAME"]
+        test_name = owner.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
+        for alias in ("default",):
+            connections[alias].close()
+            connections[alias].settings_dict["NAME"] = test_name
+            settings.DATABASES[alias]["NAME"] = test_name
+    yield
+    with django_db_blocker.unblock():
+        app.close()
+        owner.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@pytest.fixture
+def test_database_env() -> dict[str, str]:
+    """Environment for a subprocess (a Celery worker, a command) that must use the test database."""
+    env = dict(os.environ)
+    name = connections["default"].settings_dict["NAME"]
+    env["DATABASE_URL"] = with_database(settings.DATABASE_URL, name)
+    env["APP_DATABASE_URL"] = with_database(settings.APP_DATABASE_URL, name)
+    return env
+
+
+@dataclass
+class TenantWorld:
+    tenant: Tenant
+    members: dict[str, Membership] = field(default_factory=dict)  # role -> membership
+    departments: dict[str, Department] = field(default_factory=dict)  # slug -> department
+    invitation: Invitation | None = None
+    token_key: str = ""
+
+
+@dataclass
+class World:
+    a: TenantWorld
+    b: TenantWorld
+
+    def users(self):
+        return {m.user.email: m.user for tw in (self.a, self.b) for m in tw.members.values()}
+
+
+def make_user(email: str, name: str):
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    return User.objects.filter(email=email).first() or User.objects.create_user(email, PASSWORD, full_name=name)
+
+
+def build_world() -> World:
+    """Tenant A (acme) and B (globex).
+
+    Same e-mails in both: admin@example.com is the admin of A *and* a marketer in B;
+    cm@, head@ and marketer@ have the same role in both. Departments have the same slugs in
+    both tenants and are created alternately so the ids interleave.
+    """
+    a = TenantWorld(actions.tenant_create(name="Acme", slug="acme", default_language="en"))
+    b = TenantWorld(actions.tenant_create(name="Globex", slug="globex", default_language="fr"))
+    admin = make_user("admin@example.com", "Ada Admin")
+    admin_b = make_user("admin-b@example.com", "Bob Admin")
+    cm = make_user("cm@example.com", "Carl Community")
+    head = make_user("head@example.com", "Hana Head")
+    marketer = make_user("marketer@example.com", "Mia Marketer")
+    for slug, name in (("customer-service", "Customer service"), ("legal", "Legal")):
+        for tw in (a, b):
+            tw.departments[slug] = actions.department_save(tw.tenant.pk, actor=None, name=name, slug=slug)
+    for tw, tenant_admin in ((a, admin), (b, admin_b)):
+        tid = tw.tenant.pk
+        tw.members[Role.ADMIN] = actions.membership_add(tid, actor=None, user=tenant_admin, role=Role.ADMIN)
+        tw.members[Role.COMMUNITY_MANAGER] = actions.membership_add(tid, actor=None, user=cm, role=Role.COMMUNITY_MANAGER)
+        tw.members[Role.DEPARTMENT_HEAD] = actions.membership_add(
+            tid, actor=None, user=head, role=Role.DEPARTMENT_HEAD,
+            department_ids=[tw.departments["customer-service"].pk])
+        tw.members[Role.MARKETER] = actions.membership_add(tid, actor=None, user=marketer, role=Role.MARKETER)
+        tw.invitation, _raw = actions.invitation_create(tid, actor=tenant_admin, email="newcomer@example.com", role=Role.COMMUNITY_MANAGER)
+        _token, tw.token_key = actions.api_token_create(tid, user=tenant_admin, name="ci")
+    # The A admin also belongs to B, as a marketer (same e-mail, other role).
+    b.members["admin-a-as-marketer"] = actions.membership_add(b.tenant.pk, actor=None, user=admin, role=Role.MARKETER)
+    return World(a, b)
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world()
+
+
+@pytest.fixture
+def committed_world(transactional_db) -> World:
+    """The same world, committed: for a Celery worker or a browser in another thread/process."""
+    return build_world()
+
+
+def login(client, email: str):
+    assert client.login(username=email, password=PASSWORD), f"cannot log in {email}"
+    return client
+
+
+__all__ = ["PASSWORD", "World", "TenantWorld", "build_world", "login", "dangerously_cross_tenant", "tenant_context"]

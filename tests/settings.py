@@ -1,0 +1,18 @@
+"""Test settings: production settings (DEBUG off) plus what a test run needs and no secret."""
+
+import os
+import secrets
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-" + secrets.token_hex(16))
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")  # the test client and live server speak http
+os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
+os.environ.setdefault("DJANGO_HSTS_SECONDS", "0")
+os.environ.setdefault("EMAIL_URL", "consolemail://")
+
+from social_crm.settings import *  # noqa: E402,F403
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": "social_crm_test_" + secrets.token_hex(4)}}  # noqa: F405
