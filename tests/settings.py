@@ -9,10 +9,18 @@ os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")  # the test client 
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
 os.environ.setdefault("DJANGO_HSTS_SECONDS", "0")
 os.environ.setdefault("EMAIL_URL", "consolemail://")
+# Shared with the Celery worker the tests start (it inherits the environment), unique per run.
+os.environ.setdefault("CACHE_KEY_PREFIX", "social_crm_test_" + secrets.token_hex(4))
 
 from social_crm.settings import *  # noqa: E402,F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
-CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": "social_crm_test_" + secrets.token_hex(4)}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 (whitenoise warns when it is missing)
+# One test database per pytest process, so two runs on one server (two developers, or a
+# developer and CI) never drop each other's database.
+for _alias in ("default", "owner"):
+    DATABASES[_alias]["TEST"] = {"NAME": f"test_{DATABASES['owner']['NAME']}_{os.getpid()}"}  # noqa: F405

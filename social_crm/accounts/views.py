@@ -22,3 +22,17 @@ def profile(request):
             return redirect("profile")
         return render(request, "accounts/profile.html", {"form": form}, status=400)
     return render(request, "accounts/profile.html", {"form": form})
+
+
+def set_language(request):
+    """Django's set_language, and for a signed-in user the choice is also saved on their profile
+    (their profile language wins over the cookie, so it must follow the switcher)."""
+    from django.views.i18n import set_language as django_set_language
+
+    response = django_set_language(request)
+    language = request.POST.get("language")
+    if request.method == "POST" and request.user.is_authenticated and language in {"en", "fr"}:
+        if request.user.language != language:
+            request.user.language = language
+            request.user.save(update_fields=["language"])
+    return response

@@ -69,6 +69,9 @@ class TenantScopeMixin:
         return self.model._default_manager.all()
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # OpenAPI schema generation: no request tenant
+            model = self.model or self.get_serializer_class().Meta.model
+            return model._default_manager.none()
         return self.scoped_queryset().filter(tenant_id=self.tenant.pk)
 
     def required_action_for(self, request) -> Action:

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from social_crm.tenancy.actions import membership_add
 from social_crm.tenancy.models import Department, Tenant
@@ -24,8 +25,17 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="omit to be prompted (or to keep an existing user's password)")
         parser.add_argument("--department", action="append", default=[], help="department slug (department heads)")
         parser.add_argument("--language", choices=["fr", "en", ""], default="")
+        parser.add_argument("--no-input", "--noinput", action="store_false", dest="interactive",
+                            help="never prompt: a new user without --password gets an unusable password")
 
     def handle(self, *args, **opts):
+        if opts["department"] and opts["role"] != Role.DEPARTMENT_HEAD:
+            raise CommandError("--department is only for --role department_head.")
+        # One transaction: a refusal below (unknown department) must not leave a user behind.
+        with transaction.atomic():
+            self._create(opts)
+
+    def _create(self, opts):
         tenant = Tenant.objects.filter(slug=opts["tenant"]).first()
         if tenant is None:
             raise CommandError(f"No tenant with slug {opts['tenant']!r}.")

@@ -1,0 +1,115 @@
+"""Every tenant route, page and API, with the Action it needs and how to build its object id
+and request body. tests/test_url_scoping.py fails when a route is missing here, so a new
+endpoint cannot skip the isolation tests in tests/test_isolation.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from social_crm.tenancy.permissions import Action, Role
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    method: str
+    action: Action
+    obj_kwarg: str | None = None  # URL kwarg naming a tenant-owned object
+    obj: Callable | None = None  # TenantWorld -> object (of that tenant)
+    body: Callable | None = None  # (World) -> a valid body for tenant A
+    cross_body: Callable | None = None  # (World) -> a body that names a tenant B object
+    api: bool = False
+
+
+def _member(role):
+    return lambda tw: tw.members[role]
+
+
+_head = _member(Role.DEPARTMENT_HEAD)
+_marketer = _member(Role.MARKETER)
+
+
+def _dept(tw):
+    return tw.departments["legal"]
+
+
+def _invitation(tw):
+    return tw.invitation
+
+
+def _own_token(tw):
+    from social_crm.tenancy.models import ApiToken
+
+    return ApiToken.objects.get(tenant_id=tw.tenant.pk, user=tw.members[Role.ADMIN].user, name="ci")
+
+
+def _audit_event(tw):
+    from social_crm.tenancy.models import AuditEvent
+
+    return AuditEvent.objects.filter(tenant_id=tw.tenant.pk).first()
+
+
+def _dept_body(w, heads=None):
+    return {"name": "Quality", "slug": "quality", "description": "", "email": "",
+            "heads": heads if heads is not None else [w.a.members[Role.DEPARTMENT_HEAD].pk]}
+
+
+PAGE_ROUTES = [
+    Route("tenant-home", "get", Action.TENANT_VIEW),
+    Route("members", "get", Action.MEMBERS_VIEW),
+    Route("member-invite", "get", Action.MEMBERS_MANAGE),
+    Route("member-invite", "post", Action.MEMBERS_MANAGE,
+          body=lambda w: {"email": "x@example.com", "role": "department_head", "departments": [w.a.departments["legal"].pk]},
+          cross_body=lambda w: {"email": "x@example.com", "role": "department_head", "departments": [w.b.departments["legal"].pk]}),
+    Route("member-role", "post", Action.MEMBERS_MANAGE, "membership_id", _marketer, body=lambda w: {"role": "community_manager"}),
+    Route("member-remove", "post", Action.MEMBERS_MANAGE, "membership_id", _marketer),
+    Route("invitation-revoke", "post", Action.MEMBERS_MANAGE, "invitation_id", _invitation),
+    Route("departments", "get", Action.DEPARTMENTS_VIEW),
+    Route("department-new", "get", Action.DEPARTMENTS_MANAGE),
+    Route("department-new", "post", Action.DEPARTMENTS_MANAGE, body=_dept_body,
+          cross_body=lambda w: _dept_body(w, heads=[w.b.members[Role.DEPARTMENT_HEAD].pk])),
+    Route("department-edit", "get", Action.DEPARTMENTS_MANAGE, "department_id", _dept),
+    Route("department-edit", "post", Action.DEPARTMENTS_MANAGE, "department_id", _dept, body=_dept_body,
+          cross_body=lambda w: _dept_body(w, heads=[w.b.members[Role.DEPARTMENT_HEAD].pk])),
+    Route("department-delete", "post", Action.DEPARTMENTS_MANAGE, "department_id", _dept),
+    Route("settings", "get", Action.SETTINGS_VIEW),
+    Route("settings", "post", Action.SETTINGS_MANAGE,
+          body=lambda w: {"name": "Acme SA", "timezone": "Europe/Paris", "default_language": "fr"}),
+    Route("audit-log", "get", Action.AUDIT_VIEW),
+    Route("api-tokens", "get", Action.API_TOKENS_OWN),
+    Route("api-tokens", "post", Action.API_TOKENS_OWN, body=lambda w: {"name": "bi"}),
+    Route("api-token-revoke", "post", Action.API_TOKENS_OWN, "token_id", _own_token),
+]
+
+API_ROUTES = [
+    Route("api-members-list", "get", Action.MEMBERS_VIEW, api=True),
+    Route("api-members-detail", "get", Action.MEMBERS_VIEW, "pk", _marketer, api=True),
+    Route("api-members-detail", "delete", Action.MEMBERS_MANAGE, "pk", _marketer, api=True),
+    Route("api-members-set-role", "post", Action.MEMBERS_MANAGE, "pk", _marketer,
+          body=lambda w: {"role": "community_manager"}, api=True),
+    Route("api-departments-list", "get", Action.DEPARTMENTS_VIEW, api=True),
+    Route("api-departments-list", "post", Action.DEPARTMENTS_MANAGE, body=_dept_body,
+          cross_body=lambda w: _dept_body(w, heads=[w.b.members[Role.DEPARTMENT_HEAD].pk]), api=True),
+    Route("api-departments-detail", "get", Action.DEPARTMENTS_VIEW, "pk", _dept, api=True),
+    Route("api-departments-detail", "put", Action.DEPARTMENTS_MANAGE, "pk", _dept, body=_dept_body,
+          cross_body=lambda w: _dept_body(w, heads=[w.b.members[Role.DEPARTMENT_HEAD].pk]), api=True),
+    Route("api-departments-detail", "patch", Action.DEPARTMENTS_MANAGE, "pk", _dept, body=lambda w: {"description": "x"},
+          cross_body=lambda w: {"heads": [w.b.members[Role.DEPARTMENT_HEAD].pk]}, api=True),
+    Route("api-departments-detail", "delete", Action.DEPARTMENTS_MANAGE, "pk", _dept, api=True),
+    Route("api-invitations-list", "get", Action.MEMBERS_MANAGE, api=True),
+    Route("api-invitations-list", "post", Action.MEMBERS_MANAGE,
+          body=lambda w: {"email": "y@example.com", "role": "department_head", "departments": [w.a.departments["legal"].pk]},
+          cross_body=lambda w: {"email": "y@example.com", "role": "department_head", "departments": [w.b.departments["legal"].pk]},
+          api=True),
+    Route("api-invitations-detail", "get", Action.MEMBERS_MANAGE, "pk", _invitation, api=True),
+    Route("api-invitations-revoke", "post", Action.MEMBERS_MANAGE, "pk", _invitation, api=True),
+    Route("api-audit-events-list", "get", Action.AUDIT_VIEW, api=True),
+    Route("api-audit-events-detail", "get", Action.AUDIT_VIEW, "pk", _audit_event, api=True),
+    Route("api-tokens-list", "get", Action.API_TOKENS_OWN, api=True),
+    Route("api-tokens-list", "post", Action.API_TOKENS_OWN, body=lambda w: {"name": "bi"}, api=True),
+    Route("api-tokens-detail", "get", Action.API_TOKENS_OWN, "pk", _own_token, api=True),
+    Route("api-tokens-revoke", "post", Action.API_TOKENS_OWN, "pk", _own_token, api=True),
+]
+
+ALL_ROUTES = PAGE_ROUTES + API_ROUTES
