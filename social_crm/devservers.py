@@ -172,6 +172,8 @@ def cmd_run() -> int:
         env.setdefault("DJANGO_DEBUG", "true")
         env.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # honcho runs the Procfile through /bin/sh: put the venv's python and celery first.
+        env["PATH"] = str(Path(py).parent) + os.pathsep + env.get("PATH", "")
         for step in (["manage.py", "migrate", "--noinput"], ["manage.py", "seed_demo"]):
             code = subprocess.call([py, *step], env=env, cwd=ROOT)
             if code:

@@ -262,3 +262,25 @@ def test_the_openapi_schema_validates_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
     text = out.read_text()
     assert "/api/v1/t/{tenant_slug}/members/{id}/role/" in text and "bearer" in text
+
+
+def test_a_new_api_key_is_shown_once_and_a_reload_creates_no_second_token(client, world):
+    login(client, "cm@example.com")
+    response = client.post("/t/acme/tokens/", {"name": "bi"})
+    assert response.status_code == 302
+    first = client.get("/t/acme/tokens/")
+    assert b'data-testid="new-api-key"' in first.content and b"scrm_" in first.content
+    second = client.get("/t/acme/tokens/")
+    assert b'data-testid="new-api-key"' not in second.content
+    from social_crm.tenancy.models import ApiToken
+
+    with tenant_context(world.a.tenant.pk):
+        assert ApiToken.objects.filter(tenant_id=world.a.tenant.pk, name="bi").count() == 1
+
+
+@pytest.mark.parametrize("path", ["/static/vendor/bootstrap/bootstrap.min.css", "/static/vendor/htmx/htmx.min.js",
+                                  "/static/css/app.css", "/static/js/app.js"])
+def test_static_assets_are_served_locally(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content if response.streaming else [response.content])

@@ -84,7 +84,7 @@ class Membership(TenantOwned):
         indexes = [models.Index(fields=["user", "tenant"], name="membership_user_idx")]
 
     def __str__(self) -> str:
-        return f"{self.user} ({self.get_role_display()})"
+        return str(self.user)  # language-neutral: it is stored in audit labels
 
 
 class Department(TenantOwned):

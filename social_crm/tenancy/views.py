@@ -78,14 +78,19 @@ class MemberListView(TenantView):
             self.get_queryset().select_related("user").order_by("user__full_name", "user__email")
             .prefetch_related(Prefetch("departments_headed", queryset=Department.objects.filter(tenant_id=self.tenant.pk)))
         )
-        invitations = Invitation.objects.filter(tenant_id=self.tenant.pk, accepted_at__isnull=True, revoked_at__isnull=True)
+        can_manage = self.can(Action.MEMBERS_MANAGE)
+        invitations = Invitation.objects.none()
+        if can_manage:
+            invitations = Invitation.objects.filter(
+                tenant_id=self.tenant.pk, accepted_at__isnull=True, revoked_at__isnull=True
+            ).select_related("invited_by")
         return self.render(
             status=status,
             memberships=memberships,
-            invitations=invitations.select_related("invited_by"),
+            invitations=invitations,
             invite_form=invite_form or InviteForm(tenant=self.tenant),
             role_choices=Role.choices,
-            can_manage=self.can(Action.MEMBERS_MANAGE),
+            can_manage=can_manage,
         )
 
     def get(self, request):
@@ -268,14 +273,17 @@ class ApiTokenView(TenantView):
         return self.render(status=status, tokens=tokens, form=form or ApiTokenForm(), new_key=new_key)
 
     def get(self, request):
-        return self.page()
+        # The new key travels once through the session (post/redirect/get: a reload cannot
+        # create a second token, and the key is gone after this page).
+        return self.page(new_key=request.session.pop(f"new_api_key:{self.tenant.pk}", None))
 
     def post(self, request):
         form = ApiTokenForm(request.POST)
         if not form.is_valid():
             return self.page(form=form, status=400)
         _token, raw = actions.api_token_create(self.tenant.pk, user=request.user, name=form.cleaned_data["name"])
-        return self.page(new_key=raw)
+        request.session[f"new_api_key:{self.tenant.pk}"] = raw
+        return redirect("api-tokens", tenant_slug=self.tenant.slug)
 
 
 class ApiTokenRevokeView(TenantView):
