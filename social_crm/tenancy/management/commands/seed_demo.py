@@ -66,6 +66,10 @@ class Command(BaseCommand):
                 user = User.objects.filter(email=email).first()
                 if user is None:
                     user = User.objects.create_user(email, password, full_name=full_name, language=language)
+                elif not user.check_password(password):
+                    # The printed logins must work: the chosen (or remembered) password wins.
+                    user.set_password(password)
+                    user.save(update_fields=["password"])
                 with tenant_context(demo.pk):
                     ids = list(Department.objects.filter(tenant_id=demo.pk, slug__in=department_slugs).values_list("pk", flat=True))
                     actions.membership_add(demo.pk, actor=None, user=user, role=role, department_ids=ids)
