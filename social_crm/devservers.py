@@ -113,6 +113,11 @@ class Services:
 
     def __enter__(self) -> dict[str, str]:
         env = dict(os.environ)
+        # Importing this package (social_crm/celery.py) set DJANGO_SETTINGS_MODULE to its
+        # default; do not pass that on, or it would override pytest's tests.settings.
+        # manage.py and celery set the same default themselves.
+        if env.get("DJANGO_SETTINGS_MODULE") == "social_crm.settings":
+            del env["DJANGO_SETTINGS_MODULE"]
         try:
             if not env.get("DATABASE_URL"):
                 pg = EmbeddedPostgres()
