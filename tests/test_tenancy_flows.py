@@ -284,3 +284,19 @@ def test_static_assets_are_served_locally(client, path):
     response = client.get(path)
     assert response.status_code == 200
     assert b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+def test_password_reset_by_e_mail(client, world):
+    response = client.post("/accounts/password-reset/", {"email": "cm@example.com"})
+    assert response.status_code == 302
+    assert mail.outbox[-1].to == ["cm@example.com"]
+    path = re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", mail.outbox[-1].body).group(1)
+    form = client.get(path, follow=True)
+    assert form.status_code == 200 and b"new_password1" in form.content
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": "a brand new phrase", "new_password2": "a brand new phrase"})
+    assert done.status_code == 302
+    assert client.login(username="cm@example.com", password="a brand new phrase")
+    # An unknown address gives the same page and sends nothing (no account enumeration).
+    sent = len(mail.outbox)
+    assert client.post("/accounts/password-reset/", {"email": "nobody@example.com"}).status_code == 302
+    assert len(mail.outbox) == sent

@@ -119,52 +119,48 @@ class InviteView(MemberListView):
         return self.page(invite_form=form, status=400)
 
 
+def _error_response(request, message: str) -> HttpResponse:
+    return render(request, "tenancy/error.html", {"message": message}, status=400)
+
+
+def _run(request, action, success: str, then) -> HttpResponse:
+    """Run one action; a refused state guard is a 400 page, success a message and a redirect."""
+    try:
+        action()
+    except ValidationError as exc:
+        return _error_response(request, " ".join(exc.messages))
+    messages.success(request, success)
+    return then
+
+
 class MemberRoleView(TenantView):
     required_action = Action.MEMBERS_MANAGE
-    model = Membership
 
     def post(self, request, membership_id: int):
-        membership = access_membership(self.tenant, membership_id)
+        membership = access_membership(self.tenant, membership_id)  # 404 before any form error
         form = RoleForm(request.POST)
         if not form.is_valid():
             return _error_response(request, form.errors.as_text())
-        try:
-            actions.membership_change_role(self.tenant.pk, actor=request.user, membership_id=membership.pk,
-                                           role=form.cleaned_data["role"])
-        except ValidationError as exc:
-            return _error_response(request, " ".join(exc.messages))
-        messages.success(request, _("Role changed."))
-        return redirect("members", tenant_slug=self.tenant.slug)
+        return _run(request, lambda: actions.membership_change_role(
+            self.tenant.pk, actor=request.user, membership_id=membership.pk, role=form.cleaned_data["role"]),
+            _("Role changed."), redirect("members", tenant_slug=self.tenant.slug))
 
 
 class MemberRemoveView(TenantView):
     required_action = Action.MEMBERS_MANAGE
 
     def post(self, request, membership_id: int):
-        try:
-            actions.membership_remove(self.tenant.pk, actor=request.user, membership_id=membership_id)
-        except ValidationError as exc:
-            return _error_response(request, " ".join(exc.messages))
-        messages.success(request, _("Member removed."))
-        if membership_id == self.membership.pk:
-            return redirect("home")
-        return redirect("members", tenant_slug=self.tenant.slug)
+        leaving = membership_id == self.membership.pk
+        return _run(request, lambda: actions.membership_remove(self.tenant.pk, actor=request.user, membership_id=membership_id),
+                    _("Member removed."), redirect("home") if leaving else redirect("members", tenant_slug=self.tenant.slug))
 
 
 class InvitationRevokeView(TenantView):
     required_action = Action.MEMBERS_MANAGE
 
     def post(self, request, invitation_id: int):
-        try:
-            actions.invitation_revoke(self.tenant.pk, actor=request.user, invitation_id=invitation_id)
-        except ValidationError as exc:
-            return _error_response(request, " ".join(exc.messages))
-        messages.success(request, _("Invitation revoked."))
-        return redirect("members", tenant_slug=self.tenant.slug)
-
-
-def _error_response(request, message: str) -> HttpResponse:
-    return render(request, "tenancy/error.html", {"message": message}, status=400)
+        return _run(request, lambda: actions.invitation_revoke(self.tenant.pk, actor=request.user, invitation_id=invitation_id),
+                    _("Invitation revoked."), redirect("members", tenant_slug=self.tenant.slug))
 
 
 class DepartmentListView(TenantView):
