@@ -164,6 +164,18 @@ def _run(cmd: list[str], env: dict[str, str]) -> int:
             signal.signal(s, handler)
 
 
+def _dev_credentials_key() -> str:
+    """A Fernet key for connected accounts' credentials on this laptop, made once in ./var."""
+    path = VAR / "credentials.key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        VAR.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def cmd_exec(argv: list[str]) -> int:
     if not argv:
         raise SystemExit("usage: python -m social_crm.devservers exec -- CMD ...")
@@ -177,6 +189,7 @@ def cmd_run() -> int:
         env.setdefault("DJANGO_DEBUG", "true")
         env.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
         env.setdefault("PYTHONUNBUFFERED", "1")
+        env.setdefault("CREDENTIALS_KEYS", _dev_credentials_key())
         # honcho runs the Procfile through /bin/sh: put the venv's python and celery first.
         env["PATH"] = str(Path(py).parent) + os.pathsep + env.get("PATH", "")
         for step in (["manage.py", "migrate", "--noinput"], ["manage.py", "seed_demo"]):

@@ -227,9 +227,23 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacked task after this many seconds; longer than any task may run.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TIMEZONE = "UTC"
 WORKER_HEARTBEAT_SECONDS = _int("WORKER_HEARTBEAT_SECONDS", 30)
+
+# --- Listening -------------------------------------------------------------------------------------
+# Fernet keys for connected accounts' credentials: the first encrypts, all decrypt (rotation).
+CREDENTIALS_KEYS = _list("CREDENTIALS_KEYS", [])
+if os.environ.get("CREDENTIALS_KEYS_FILE"):
+    CREDENTIALS_KEYS = [k.strip() for k in (_secret("CREDENTIALS_KEYS") or "").split(",") if k.strip()]
+# How many polls of one tenant may run at once (one noisy brand cannot starve the others).
+TENANT_MAX_CONCURRENT_POLLS = _int("TENANT_MAX_CONCURRENT_POLLS", 2)
+POLL_INTERVAL_SECONDS = _int("POLL_INTERVAL_SECONDS", 60)
+# Facebook webhooks: the app secret signs deliveries (X-Hub-Signature-256), the verify token
+# answers Meta's subscription challenge.
+FACEBOOK_APP_SECRET = _secret("FACEBOOK_APP_SECRET") or ""
+FACEBOOK_VERIFY_TOKEN = _secret("FACEBOOK_VERIFY_TOKEN") or ""
+FACEBOOK_GRAPH_VERSION = os.environ.get("FACEBOOK_GRAPH_VERSION", "v21.0")
 
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -319,6 +333,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "PlatformEnum": "listening.models.Platform.choices",
+        "PolledPlatformEnum": "listening.api.serializers.POLLED_PLATFORM_CHOICES",
+    },
     # `check --deploy` checks the deployment, not the API documentation; the schema is
     # checked on its own with `manage.py spectacular --validate --fail-on-warn`.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,

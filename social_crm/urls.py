@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from social_crm.accounts import views as account_views
 from social_crm.core import health
+from listening import webhooks as listening_webhooks
 from social_crm.tenancy import views as tenancy_views
 
 # Routes outside /t/<tenant_slug>/ are listed in tests/test_url_scoping.py (PUBLIC_ROUTES):
@@ -25,7 +26,10 @@ urlpatterns = [
     path("accounts/profile/", account_views.profile, name="profile"),
     path("invitations/<str:token>/", tenancy_views.accept_invitation, name="invitation-accept"),
     path("t/<slug:tenant_slug>/", include("social_crm.tenancy.urls")),
+    path("t/<slug:tenant_slug>/", include("listening.urls")),
+    path("webhooks/facebook", listening_webhooks.facebook, name="webhook-facebook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("social_crm.tenancy.api.urls")),
+    path("api/v1/", include("listening.api.urls")),
 ]

@@ -109,7 +109,48 @@ def build_world() -> World:
         _token, tw.token_key = actions.api_token_create(tid, user=tenant_admin, name="ci")
     # The A admin also belongs to B, as a marketer (same e-mail, other role).
     b.members["admin-a-as-marketer"] = actions.membership_add(b.tenant.pk, actor=None, user=admin, role=Role.MARKETER)
+    for tw in (a, b):
+        add_listening(tw)
     return World(a, b)
+
+
+def sample_page(external_ids=("1001", "1002"), text="Mon colis Acme est en retard, livraison ratée",
+                author_id="u-42", quarantined=True):
+    """A small page as a connector would return it: the same ids in every tenant on purpose."""
+    from datetime import datetime, timezone
+
+    from listening.connectors.base import AuthorData, MentionData, Page, Quarantined
+
+    mentions = [
+        MentionData(external_id=ext, text=f"{text} #{i}", created_at=datetime(2026, 11, 1, 12, i, tzinfo=timezone.utc),
+                    language="fr", url=f"https://x.com/someone/status/{ext}", like_count=i, version_id=ext,
+                    author=AuthorData(platform_user_id=author_id, handle="someone", name="Some One", followers=1200),
+                    raw={"id": ext})
+        for i, ext in enumerate(external_ids)
+    ]
+    return Page(mentions=mentions, quarantined=[Quarantined(payload={"id": None}, reason="no id")] if quarantined else [],
+                cursor={"since_id": external_ids[-1]})
+
+
+def add_listening(tw: TenantWorld) -> None:
+    """Listening rows in every listening table, through the real actions and ingest path."""
+    from listening import actions as listening_actions
+    from listening.ingest import CursorKey, ingest_page
+
+    tid = tw.tenant.pk
+    tw.query = listening_actions.query_save(tid, actor=None, name="Brand", kind="brand",
+                                            expression="(acme OR #acme) AND (retard OR livraison)")
+    tw.account = listening_actions.account_save(tid, actor=None, platform="x", name="Brand on X", external_id="999",
+                                                handle="acme", credentials={"bearer_token": "secret-" + tw.tenant.slug})
+    ingest_page(tid, platform="x", page=sample_page(), source="poll", account_id=tw.account.pk,
+                cursor_key=CursorKey(tw.account.pk, tw.query.pk, "search"))
+    listening_actions.account_mark_broken(tid, tw.account.pk, status="needs_reconnect", error="401 Unauthorized")
+    from social_crm.tenancy.scope import tenant_context as _tc
+
+    with _tc(tid):
+        from listening.models import QuarantinedPayload
+
+        tw.quarantined = QuarantinedPayload.objects.filter(tenant_id=tid).first()
 
 
 @pytest.fixture

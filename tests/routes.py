@@ -20,6 +20,7 @@ class Route:
     body: Callable | None = None  # (World) -> a valid body for tenant A
     cross_body: Callable | None = None  # (World) -> a body that names a tenant B object
     api: bool = False
+    token_bound: bool = False  # no tenant in the URL: the API token names it (tested on its own)
 
 
 def _member(role):
@@ -112,4 +113,80 @@ API_ROUTES = [
     Route("api-tokens-revoke", "post", Action.API_TOKENS_OWN, "pk", _own_token, api=True),
 ]
 
-ALL_ROUTES = PAGE_ROUTES + API_ROUTES
+def _query(tw):
+    return tw.query
+
+
+def _account(tw):
+    return tw.account
+
+
+def _quarantined(tw):
+    return tw.quarantined
+
+
+def _mention(tw):
+    from listening.models import Mention
+
+    return Mention.objects.filter(tenant_id=tw.tenant.pk).order_by("id").first()
+
+
+_LV, _LM = Action.LISTENING_VIEW, Action.LISTENING_MANAGE
+_QUERY_BODY = {"name": "Competitor", "kind": "competitor", "expression": '"Bleu Comptoir" OR #bleucomptoir',
+               "languages": ["fr"], "platforms": ["x"], "is_active": True}
+_ACCOUNT_BODY = {"platform": "rss", "name": "Press feed", "external_id": "", "handle": "",
+                 "base_url": "https://example.com/feed.xml", "is_own": False, "is_active": True}
+
+
+def _ingest_body(w):
+    return {"mentions": [{"platform": "reviews", "external_id": "r-1", "text": "Très bon service client acme",
+                          "created_at": "2026-11-02T10:00:00Z", "author": {"id": "a-1", "handle": "jo"}}]}
+
+
+LISTENING_PAGE_ROUTES = [
+    Route("mentions", "get", _LV),
+    Route("listening-queries", "get", _LV),
+    Route("listening-query-new", "get", _LM),
+    Route("listening-query-new", "post", _LM, body=lambda w: {**_QUERY_BODY, "is_active": "on"}),
+    Route("listening-query-edit", "get", _LM, "query_id", _query),
+    Route("listening-query-edit", "post", _LM, "query_id", _query, body=lambda w: {**_QUERY_BODY, "is_active": "on"}),
+    Route("listening-query-delete", "post", _LM, "query_id", _query),
+    Route("channel-health", "get", _LV),
+    Route("account-new", "get", _LM),
+    Route("account-new", "post", _LM, body=lambda w: {**_ACCOUNT_BODY, "credentials": ""}),
+    Route("account-edit", "get", _LM, "account_id", _account),
+    Route("account-edit", "post", _LM, "account_id", _account, body=lambda w: {**_ACCOUNT_BODY, "credentials": ""}),
+    Route("account-delete", "post", _LM, "account_id", _account),
+    Route("account-poll", "post", _LM, "account_id", _account),
+    Route("quarantine", "get", _LV),
+    Route("quarantine-replay", "post", _LM, "item_id", _quarantined),
+    Route("notifications", "get", Action.TENANT_VIEW),
+    Route("notifications", "post", Action.TENANT_VIEW),
+]
+
+LISTENING_API_ROUTES = [
+    Route("api-queries-list", "get", _LV, api=True),
+    Route("api-queries-list", "post", _LM, body=lambda w: _QUERY_BODY, api=True),
+    Route("api-queries-detail", "get", _LV, "pk", _query, api=True),
+    Route("api-queries-detail", "put", _LM, "pk", _query, body=lambda w: _QUERY_BODY, api=True),
+    Route("api-queries-detail", "patch", _LM, "pk", _query, body=lambda w: {"is_active": False}, api=True),
+    Route("api-queries-detail", "delete", _LM, "pk", _query, api=True),
+    Route("api-accounts-list", "get", _LV, api=True),
+    Route("api-accounts-list", "post", _LM, body=lambda w: _ACCOUNT_BODY, api=True),
+    Route("api-accounts-detail", "get", _LV, "pk", _account, api=True),
+    Route("api-accounts-detail", "put", _LM, "pk", _account, body=lambda w: _ACCOUNT_BODY, api=True),
+    Route("api-accounts-detail", "patch", _LM, "pk", _account, body=lambda w: {"is_active": False}, api=True),
+    Route("api-accounts-detail", "delete", _LM, "pk", _account, api=True),
+    Route("api-mentions-list", "get", _LV, api=True),
+    Route("api-mentions-detail", "get", _LV, "pk", _mention, api=True),
+    Route("api-mentions-ingest", "post", Action.MENTIONS_INGEST, body=_ingest_body, api=True),
+    Route("api-mentions-ingest-token", "post", Action.MENTIONS_INGEST, body=_ingest_body, api=True, token_bound=True),
+    Route("api-quarantine-list", "get", _LV, api=True),
+    Route("api-quarantine-detail", "get", _LV, "pk", _quarantined, api=True),
+    Route("api-quarantine-replay", "post", _LM, "pk", _quarantined, api=True),
+]
+
+PAGE_ROUTES += LISTENING_PAGE_ROUTES
+API_ROUTES += LISTENING_API_ROUTES
+ALL_ROUTES = [r for r in PAGE_ROUTES + API_ROUTES if not r.token_bound]
+TOKEN_BOUND_ROUTES = [r for r in API_ROUTES if r.token_bound]

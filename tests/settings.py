@@ -24,3 +24,12 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 (whitenoise warns w
 # developer and CI) never drop each other's database.
 for _alias in ("default", "owner"):
     DATABASES[_alias]["TEST"] = {"NAME": f"test_{DATABASES['owner']['NAME']}_{os.getpid()}"}  # noqa: F405
+# A throwaway Fernet key per run for connected accounts' credentials.
+if not CREDENTIALS_KEYS:  # noqa: F405
+    from cryptography.fernet import Fernet
+
+    CREDENTIALS_KEYS = [Fernet.generate_key().decode()]
+    os.environ["CREDENTIALS_KEYS"] = CREDENTIALS_KEYS[0]  # for worker processes started by tests
+# Broker keys under the run's prefix too: queued test messages never mix with a real deployment's
+# (or another run's) on a shared Redis. The worker the tests start inherits the same prefix.
+CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": os.environ["CACHE_KEY_PREFIX"] + ":"}  # noqa: F405

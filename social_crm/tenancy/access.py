@@ -10,7 +10,8 @@ from django.http import Http404
 from .models import ApiToken, Department, Invitation, Membership, Tenant
 
 
-def _get(queryset, tenant: Tenant | int, pk):
+def scoped_get(queryset, tenant: Tenant | int, pk):
+    """``queryset.get(pk=pk)`` inside the tenant; any miss is the same Http404."""
     tenant_id = tenant if isinstance(tenant, int) else tenant.pk
     try:
         return queryset.get(tenant_id=tenant_id, pk=int(pk))
@@ -19,16 +20,16 @@ def _get(queryset, tenant: Tenant | int, pk):
 
 
 def access_membership(tenant: Tenant | int, membership_id) -> Membership:
-    return _get(Membership.objects.select_related("user"), tenant, membership_id)
+    return scoped_get(Membership.objects.select_related("user"), tenant, membership_id)
 
 
 def access_department(tenant: Tenant | int, department_id) -> Department:
-    return _get(Department.objects.all(), tenant, department_id)
+    return scoped_get(Department.objects.all(), tenant, department_id)
 
 
 def access_invitation(tenant: Tenant | int, invitation_id) -> Invitation:
-    return _get(Invitation.objects.all(), tenant, invitation_id)
+    return scoped_get(Invitation.objects.all(), tenant, invitation_id)
 
 
 def access_api_token(tenant: Tenant | int, token_id, *, user_id: int) -> ApiToken:
-    return _get(ApiToken.objects.filter(user_id=user_id), tenant, token_id)
+    return scoped_get(ApiToken.objects.filter(user_id=user_id), tenant, token_id)

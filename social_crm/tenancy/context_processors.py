@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 
-from .models import Membership
+from .models import Membership, Notification
 from .permissions import Action, role_can
 from .scope import user_context
 
@@ -27,4 +27,7 @@ def tenancy(request):
     if membership is not None:
         context["current_tenant"] = membership.tenant
         context["perms_nav"] = {a.name.lower(): role_can(membership.role, a) for a in Action}
+        # Rendered inside the tenant transaction (TenantView renders eagerly), so RLS applies.
+        context["unread_notifications"] = SimpleLazyObject(lambda: Notification.objects.filter(
+            tenant_id=membership.tenant_id, user_id=user.pk, read_at__isnull=True).count())
     return context

@@ -188,3 +188,20 @@ class AuditEvent(TenantOwned):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["tenant", "-created_at"], name="audit_tenant_created_idx")]
+
+
+class Notification(TenantOwned):
+    """An in-app notification for one member (e.g. a broken channel). E-mail copies are sent
+    by the action that creates it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "user", "read_at"], name="notification_unread_idx")]

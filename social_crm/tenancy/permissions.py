@@ -29,6 +29,9 @@ class Action(StrEnum):
     SETTINGS_MANAGE = "settings.manage"
     AUDIT_VIEW = "audit.view"
     API_TOKENS_OWN = "api_tokens.own"
+    LISTENING_VIEW = "listening.view"
+    LISTENING_MANAGE = "listening.manage"
+    MENTIONS_INGEST = "mentions.ingest"
 
 
 _ALL = frozenset(Role)
@@ -45,6 +48,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.SETTINGS_MANAGE: frozenset({Role.ADMIN}),
     Action.AUDIT_VIEW: frozenset({Role.ADMIN}),
     Action.API_TOKENS_OWN: _ALL,
+    Action.LISTENING_VIEW: _ALL,
+    Action.LISTENING_MANAGE: frozenset({Role.ADMIN}),
+    Action.MENTIONS_INGEST: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER}),
 }
 
 ACTION_LABELS: dict[Action, str] = {
@@ -57,6 +63,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.SETTINGS_MANAGE: "Change tenant settings (name, time zone, language)",
     Action.AUDIT_VIEW: "Read the audit log",
     Action.API_TOKENS_OWN: "Create and revoke one's own API tokens",
+    Action.LISTENING_VIEW: "See mentions, listening queries, channel health and the quarantine",
+    Action.LISTENING_MANAGE: "Manage listening queries and connected accounts, replay quarantined records",
+    Action.MENTIONS_INGEST: "Push mentions through the ingest API",
 }
 
 assert set(PERMISSIONS) == set(Action), "every Action needs a row in PERMISSIONS"

@@ -43,6 +43,11 @@ class TenantScopedViewSet(TenantScopeMixin, viewsets.GenericViewSet):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, IsAuthenticated, throttles
         slug = kwargs.get("tenant_slug")
+        if slug is None:
+            # A token-bound route (e.g. /api/v1/mentions/ingest): the token names the tenant.
+            if not isinstance(request.auth, ApiToken):
+                raise exceptions.NotFound()
+            slug = request.auth.tenant.slug
         try:
             membership = resolve_membership(request.user, slug)
         except TenantInactive:

@@ -41,6 +41,15 @@ USERS = [
 ]
 
 
+QUERIES = [
+    ("Maison Aurore", "brand", '"Maison Aurore" OR #MaisonAurore OR @MaisonAurore OR aurore'),
+    ("Bleu Comptoir", "competitor", '"Bleu Comptoir" OR #BleuComptoir OR @BleuComptoir'),
+    ("Nordik Home", "competitor", '"Nordik Home" OR #NordikHome OR @NordikHome'),
+    ("Livraison", "topic", "livraison OR colis OR delivery OR parcel OR livr*"),
+    ("Rappel produit", "topic", "rappel OR défaut OR danger OR recall OR defect"),
+]
+
+
 class Command(BaseCommand):
     help = "Create (once) the demo tenants and one user per role, and print the logins."
 
@@ -75,9 +84,26 @@ class Command(BaseCommand):
                     actions.membership_add(demo.pk, actor=None, user=user, role=role, department_ids=ids)
             admin = User.objects.get(email="admin@demo.local")
             actions.membership_add(tenants["demo-sister"].pk, actor=None, user=admin, role=Role.MARKETER)
+            self._listening(demo)
+        self.stdout.write("Demo listening: 5 queries and a replay channel streaming the demo dataset (2 mentions/s).")
         credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text(f"password: {password}\n")
         self.stdout.write(self.style.SUCCESS("Demo tenant ready at http://127.0.0.1:8000/t/demo/"))
         for email, _name, role, _deps, _lang in USERS:
             self.stdout.write(f"  {role.label:<20} {email:<22} password: {password}")
         self.stdout.write("  (admin@demo.local is also a marketer in the 'demo-sister' tenant.)")
+
+    def _listening(self, demo) -> None:
+        """Listening queries and a replay channel for the demo tenant (once)."""
+        from listening import actions as listening_actions
+        from listening.models import ConnectedAccount, ListeningQuery
+
+        with tenant_context(demo.pk):
+            for name, kind, expression in QUERIES:
+                if not ListeningQuery.objects.filter(tenant_id=demo.pk, name=name).exists():
+                    listening_actions.query_save(demo.pk, actor=None, name=name, kind=kind, expression=expression)
+            if not ConnectedAccount.objects.filter(tenant_id=demo.pk, platform="replay").exists():
+                # The brand's own X account id in the demo dataset, so its replies are flagged "own".
+                listening_actions.account_save(demo.pk, actor=None, platform="replay", name="Demo stream (replay)",
+                                               external_id="", handle="MaisonAurore", credentials={"rate": 2.0},
+                                               is_own=False)

@@ -1,0 +1,17 @@
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("queries", views.ListeningQueryViewSet, basename="api-queries")
+router.register("accounts", views.ConnectedAccountViewSet, basename="api-accounts")
+router.register("mentions", views.MentionViewSet, basename="api-mentions")
+router.register("quarantine", views.QuarantineViewSet, basename="api-quarantine")
+
+urlpatterns = [
+    # Token-bound: the API token names the tenant (as the issue specifies the path).
+    path("mentions/ingest", views.MentionViewSet.as_view({"post": "ingest"}), name="api-mentions-ingest-token"),
+    path("t/<slug:tenant_slug>/", include(router.urls)),
+]

@@ -1,0 +1,177 @@
+"""The poll pipeline on the ``ingest`` queue.
+
+beat -> ``fanout_polls`` (the one cross-tenant read: which streams exist) -> one
+``poll_stream(tenant_id, account_id, query_id, stream)`` per (account, query, stream) it could
+claim -> connector.fetch (no transaction open during HTTP) -> ``ingest_page`` (one tenant
+transaction with the cursor) -> another page at once if there is one.
+
+Idempotent: the cursor is saved with the rows, so a task that dies before commit is simply
+redone from the same cursor, and a task that is delivered twice stores the same rows twice
+(upserts). Retries: RateLimited waits until the platform's reset time; TransientError and
+database errors retry with exponential backoff and jitter; NeedsReconnect/PermanentError
+mark the channel broken (admins told once) and stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+
+from social_crm.tenancy.models import Tenant
+from social_crm.tenancy.scope import dangerously_cross_tenant, tenant_context
+
+from . import actions, throttle
+from .connectors import get_connector
+from .connectors.base import AccountConfig, ConnectorError, NeedsReconnect, RateLimited, StreamRequest
+from .ingest import CursorKey, ingest_page
+from .models import AccountStatus, ConnectedAccount, ListeningQuery, PollCursor
+
+logger = logging.getLogger(__name__)
+
+MAX_TRANSIENT_RETRIES = 6
+
+
+def _backoff(attempt: int) -> float:
+    return min(300.0, 2.0 ** attempt) * (0.5 + random.random())  # noqa: S311 (jitter, not crypto)
+
+
+def streams_of(account: ConnectedAccount, queries: list[ListeningQuery]) -> list[tuple[int | None, str]]:
+    connector = get_connector(account.platform)
+    wanted = [(None, s) for s in connector.account_streams]
+    for q in queries:
+        if not q.platforms or account.platform in q.platforms:
+            wanted += [(q.pk, s) for s in connector.query_streams]
+    return wanted
+
+
+@shared_task(name="listening.tasks.fanout_polls", ignore_result=True)
+def fanout_polls() -> int:
+    """Beat: enqueue a poll for every stream of every active account that is not already in
+    flight, rate limited or broken. The only cross-tenant read of the pipeline."""
+    now = timezone.now()
+    with dangerously_cross_tenant("beat fan-out: list active channels and queries"):
+        accounts = list(
+            ConnectedAccount.objects.filter(is_active=True, tenant__is_active=True)
+            .exclude(status__in=[AccountStatus.NEEDS_RECONNECT, AccountStatus.ERROR])
+            .exclude(rate_limited_until__gt=now)
+        )
+        queries: dict[int, list[ListeningQuery]] = {}
+        for q in ListeningQuery.objects.filter(is_active=True, tenant__is_active=True):
+            queries.setdefault(q.tenant_id, []).append(q)
+    sent = 0
+    for account in accounts:
+        for query_id, stream in streams_of(account, queries.get(account.tenant_id, [])):
+            if throttle.claim_stream(account.pk, query_id, stream):
+                poll_stream.apply_async((account.tenant_id, account.pk, query_id, stream), queue="ingest")
+                sent += 1
+    return sent
+
+
+def _load(tenant_id: int, account_id: int, query_id: int | None, stream: str):
+    with tenant_context(tenant_id):
+        account = ConnectedAccount.objects.filter(tenant_id=tenant_id, pk=account_id, is_active=True).first()
+        if account is None:
+            return None
+        query = ListeningQuery.objects.filter(tenant_id=tenant_id, pk=query_id, is_active=True).first() if query_id else None
+        if query_id and query is None:
+            return None
+        cursor = PollCursor.objects.filter(tenant_id=tenant_id, account_id=account_id, query_id=query_id, stream=stream).first()
+        config = AccountConfig(platform=account.platform, external_id=account.external_id, handle=account.handle,
+                               base_url=account.base_url, credentials=actions.account_credentials(account))
+        return account, query, (cursor.state if cursor else {}), config
+
+
+def _request(stream: str, query: ListeningQuery | None, account: ConnectedAccount) -> StreamRequest:
+    expression, keywords = "", ()
+    if query is not None:
+        from .query import Query, to_keywords, to_x
+
+        parsed = Query.from_dict(query.compiled)
+        if account.platform == "x":
+            expression = to_x(parsed, extra="-is:retweet")
+        keywords = tuple(to_keywords(parsed))
+    return StreamRequest(stream=stream, query_expression=expression, query_keywords=keywords,
+                         since=account.backfill_since)
+
+
+@shared_task(bind=True, name="listening.tasks.poll_stream", acks_late=True, max_retries=None, ignore_result=True)
+def poll_stream(self, tenant_id: int, account_id: int, query_id: int | None, stream: str, attempt: int = 0) -> dict | None:
+    """Fetch one page of one stream and store it with its cursor; see the module docstring."""
+    if not Tenant.objects.filter(pk=tenant_id, is_active=True).exists():
+        throttle.release_stream(account_id, query_id, stream)
+        return None
+    args = (tenant_id, account_id, query_id, stream)
+    try:
+        with throttle.tenant_slot(tenant_id):
+            loaded = _load(*args)
+            if loaded is None:
+                throttle.release_stream(account_id, query_id, stream)
+                return None
+            account, query, cursor, config = loaded
+            connector = get_connector(account.platform)(config)
+            page = connector.fetch(_request(stream, query, account), cursor)
+            page.fetched_at = page.fetched_at or timezone.now()
+            result = ingest_page(tenant_id, platform=account.platform, page=page, source="poll", account_id=account_id,
+                                 cursor_key=CursorKey(account_id, query_id, stream))
+    except throttle.NoSlot:
+        # The tenant is at its concurrency limit: come back soon, without counting an attempt.
+        poll_stream.apply_async(args + (attempt,), queue="ingest", countdown=1 + random.random() * 4)  # noqa: S311
+        return None
+    except RateLimited as exc:
+        actions.account_mark_rate_limited(tenant_id, account_id, until=exc.reset_at, error=str(exc))
+        wait = max((exc.reset_at - timezone.now()).total_seconds(), 1.0) + random.random() * 5  # noqa: S311
+        throttle.extend_stream(account_id, query_id, stream, int(wait) + throttle.STREAM_CLAIM_SECONDS)
+        poll_stream.apply_async(args, queue="ingest", countdown=wait)
+        return {"rate_limited_until": exc.reset_at.isoformat()}
+    except ConnectorError as exc:
+        if exc.transient and attempt < MAX_TRANSIENT_RETRIES:
+            poll_stream.apply_async(args + (attempt + 1,), queue="ingest", countdown=_backoff(attempt))
+            return {"retry": attempt + 1, "error": str(exc)}
+        status = AccountStatus.NEEDS_RECONNECT if isinstance(exc, NeedsReconnect) else AccountStatus.ERROR
+        actions.account_mark_broken(tenant_id, account_id, status=status, error=f"{type(exc).__name__}: {exc}")
+        throttle.release_stream(account_id, query_id, stream)
+        return {"broken": status}
+    except (OperationalError, InterfaceError) as exc:
+        # PostgreSQL restarting or unreachable: nothing was committed, redo the page later.
+        logger.warning("poll %s: database error, retrying: %s", args, exc)
+        poll_stream.apply_async(args + (attempt + 1,), queue="ingest", countdown=_backoff(min(attempt, 5)))
+        return None
+    actions.account_mark_ok(tenant_id, account_id, backfill_done=not page.has_more)
+    if page.has_more:
+        poll_stream.apply_async(args, queue="ingest")
+    elif page.poll_again_in is not None:
+        throttle.extend_stream(account_id, query_id, stream, int(page.poll_again_in) + throttle.STREAM_CLAIM_SECONDS)
+        poll_stream.apply_async(args, queue="ingest", countdown=page.poll_again_in)
+    else:
+        throttle.release_stream(account_id, query_id, stream)
+    return {"inserted": result.inserted, "updated": result.updated, "quarantined": result.quarantined}
+
+
+@shared_task(name="listening.tasks.ingest_webhook", acks_late=True, ignore_result=True,
+             autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=None)
+def ingest_webhook(tenant_id: int, account_id: int, platform: str, page_payload: dict) -> int:
+    """A webhook delivery for one tenant's account, already authenticated by the view.
+    Idempotent (upserts); database errors retry."""
+    from .connectors.facebook.webhook import parse_feed_changes
+
+    stored = 0
+    with tenant_context(tenant_id):
+        account = ConnectedAccount.objects.filter(tenant_id=tenant_id, pk=account_id).first()
+    if account is None:
+        return 0
+    for page_id, parsed in parse_feed_changes(page_payload):
+        if page_id != account.external_id:
+            continue
+        from .connectors.base import Page
+
+        result = ingest_page(tenant_id, platform=platform, page=Page(mentions=parsed.mentions, quarantined=parsed.quarantined),
+                             source="webhook", account_id=account_id)
+        stored += result.inserted + result.updated
+    return stored
+
+
