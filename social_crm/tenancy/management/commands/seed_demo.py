@@ -102,6 +102,14 @@ class Command(BaseCommand):
             for name, kind, expression in QUERIES:
                 if not ListeningQuery.objects.filter(tenant_id=demo.pk, name=name).exists():
                     listening_actions.query_save(demo.pk, actor=None, name=name, kind=kind, expression=expression)
+            # The brand's own accounts as they appear in the demo dataset (inactive: not polled),
+            # so its replies are flagged "own" and can be left out of the inbox.
+            for platform, name, external_id in (("x", "Maison Aurore on X", "1497481078100000042"),
+                                                ("mastodon", "Maison Aurore on Mastodon", "MaisonAurore@mastodon.example")):
+                if not ConnectedAccount.objects.filter(tenant_id=demo.pk, platform=platform, name=name).exists():
+                    listening_actions.account_save(demo.pk, actor=None, platform=platform, name=name,
+                                                   external_id=external_id, handle="MaisonAurore", is_own=True,
+                                                   is_active=False)
             if not ConnectedAccount.objects.filter(tenant_id=demo.pk, platform="replay").exists():
                 # The brand's own X account id in the demo dataset, so its replies are flagged "own".
                 listening_actions.account_save(demo.pk, actor=None, platform="replay", name="Demo stream (replay)",
