@@ -16,7 +16,7 @@ from social_crm.tenancy.scope import tenant_context
 
 from . import crypto
 from .access import access_account, access_query, access_quarantined
-from .connectors.base import Page, Quarantined
+from .connectors.base import Page
 from .models import AccountStatus, ConnectedAccount, ListeningQuery
 from .query import QuerySyntaxError, parse
 

@@ -19,6 +19,7 @@ import random
 
 
 from celery import shared_task
+from celery.signals import beat_init
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
@@ -47,6 +48,12 @@ def streams_of(account: ConnectedAccount, queries: list[ListeningQuery]) -> list
         if not q.platforms or account.platform in q.platforms:
             wanted += [(q.pk, s) for s in connector.query_streams]
     return wanted
+
+
+@beat_init.connect
+def _fanout_when_beat_starts(sender=None, **kwargs):
+    """Do not wait a whole interval after a (re)start: polls resume from their cursors at once."""
+    fanout_polls.apply_async(queue="periodic")
 
 
 @shared_task(name="listening.tasks.fanout_polls", ignore_result=True)

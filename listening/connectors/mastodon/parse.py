@@ -22,13 +22,12 @@ turned back into JSON by ``plain`` first, so ``raw`` is always storable.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timezone
 from html import unescape
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..htmltext import html_to_text
 from ..base import AuthorData, MentionData, ParseResult, Quarantined
 
 # Notification types that are mentions of the connected account.
@@ -97,80 +96,6 @@ def newest_id(ids) -> str | None:
 def oldest_id(ids) -> str | None:
     ids = [str(i) for i in ids if i not in (None, "")]
     return min(ids, key=id_key) if ids else None
-
-
-# --- HTML -> text ----------------------------------------------------------------------------
-
-_BLOCKS = {"p", "div", "blockquote", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table"}
-_SKIP = {"script", "style"}
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.trailing = 0  # newlines at the end of the text so far
-        self.skip = 0
-        self.pre = 0
-
-    def _append(self, text: str) -> None:
-        if not text:
-            return
-        self.parts.append(text)
-        stripped = text.rstrip("\n")
-        self.trailing = len(text) - len(stripped) if stripped else self.trailing + len(text)
-
-    def _break(self, newlines: int) -> None:
-        if self.parts and self.trailing < newlines:
-            self._append("\n" * (newlines - self.trailing))
-
-    def handle_starttag(self, tag, attrs):
-        if tag in _SKIP:
-            self.skip += 1
-        elif tag == "br":
-            self._append("\n")
-        elif tag == "li":
-            self._break(1)
-        elif tag in _BLOCKS:
-            self.pre += tag == "pre"
-            self._break(2)
-
-    def handle_startendtag(self, tag, attrs):  # <br/>, <hr/>, <p/>
-        self.handle_starttag(tag, attrs)
-        if tag != "br":
-            self.handle_endtag(tag)
-
-    def handle_endtag(self, tag):
-        if tag in _SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag == "li":
-            self._break(1)
-        elif tag in _BLOCKS:
-            if tag == "pre":
-                self.pre = max(0, self.pre - 1)
-            self._break(2)
-
-    def handle_data(self, data):
-        if self.skip:
-            return
-        if not self.pre:
-            data = re.sub(r"[ \t\r\n\f]+", " ", data)
-        self._append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Mastodon ``content`` -> plain text: tags stripped, ``<br>`` a line break, paragraphs
-    separated by a blank line, entities unescaped. Link markup keeps the whole URL (Mastodon
-    hides its scheme and tail in ``<span class="invisible">``, which is still text)."""
-    if not html:
-        return ""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    text = "".join(parser.parts)
-    lines = [line.strip() for line in text.replace("\r", "").split("\n")]
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 # --- Statuses ----------------------------------------------------------------------------------

@@ -3,6 +3,6 @@ queries are applied locally. See ``connector`` and ``parse``."""
 
 from .connector import RssConnector
 from .parse import parse_entry, parse_payload
-from .text import html_to_text
+from ..htmltext import html_to_text
 
 __all__ = ["RssConnector", "html_to_text", "parse_entry", "parse_payload"]

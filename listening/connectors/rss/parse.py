@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..base import AuthorData, MentionData, ParseResult, Quarantined
-from .text import html_to_text
+from ..htmltext import html_to_text
 
 try:  # feedparser's own lenient date parser (RFC 822, W3C-DTF, and the odd formats feeds use)
     from feedparser.datetimes import _parse_date as _feedparser_date

@@ -1,6 +1,8 @@
-"""HTML of feed summaries -> plain text (the same rules as the Mastodon connector's content:
-tags stripped, ``<br>`` a line break, blocks separated by a blank line, entities unescaped;
-scripts and styles dropped; non-breaking spaces become spaces)."""
+"""HTML -> plain text for connectors whose platforms send HTML (Mastodon status content, RSS/Atom
+summaries): tags stripped, ``<br>`` a line break, blocks separated by a blank line, entities
+unescaped, scripts and styles dropped, non-breaking spaces become spaces. Link markup keeps
+the whole URL (Mastodon hides its scheme and tail in ``<span class="invisible">``, which is
+still text)."""
 
 from __future__ import annotations
 
