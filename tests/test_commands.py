@@ -231,3 +231,20 @@ def test_readme_contains_the_permissions_table_verbatim():
         pytest.skip("README.md does not exist yet (it is being written; it will contain the table)")
     table = run("permissions_table").strip()
     assert table in readme.read_text(), "README.md is out of date: paste `python manage.py permissions_table` into it"
+
+
+def test_seed_demo_connects_real_channels_whose_credentials_are_in_the_environment(db, tmp_path, monkeypatch):
+    from listening.actions import account_credentials
+    from listening.models import ConnectedAccount
+    from social_crm.tenancy.models import Tenant
+
+    monkeypatch.setattr(settings, "BASE_DIR", tmp_path)
+    monkeypatch.setenv("SEED_DEMO_PASSWORD", "a demo pass phrase")
+    monkeypatch.setenv("DEMO_X_BEARER_TOKEN", "real-bearer")
+    monkeypatch.setenv("DEMO_MASTODON_URL", "https://mastodon.example")  # no token: not connected
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())  # idempotent
+    demo = Tenant.objects.get(slug="demo")
+    with tenant_context(demo.pk):
+        real = list(ConnectedAccount.objects.filter(tenant_id=demo.pk, name__endswith="(from environment)"))
+        assert [(a.platform, account_credentials(a)) for a in real] == [("x", {"bearer_token": "real-bearer"})]

@@ -41,6 +41,18 @@ USERS = [
 ]
 
 
+# Real channels for the demo tenant when their credentials are in the environment:
+# (platform, name, env vars -> credentials keys, external id / base URL env vars)
+REAL_CHANNELS = [
+    ("x", "X (from environment)", {"DEMO_X_BEARER_TOKEN": "bearer_token"}, "DEMO_X_USER_ID", ""),
+    ("facebook", "Facebook Page (from environment)", {"DEMO_FACEBOOK_PAGE_TOKEN": "page_access_token"},
+     "DEMO_FACEBOOK_PAGE_ID", ""),
+    ("mastodon", "Mastodon (from environment)", {"DEMO_MASTODON_TOKEN": "access_token"}, "DEMO_MASTODON_ACCT",
+     "DEMO_MASTODON_URL"),
+    ("bluesky", "Bluesky (from environment)", {"DEMO_BLUESKY_HANDLE": "handle", "DEMO_BLUESKY_APP_PASSWORD": "app_password"},
+     "", ""),
+]
+
 QUERIES = [
     ("Maison Aurore", "brand", '"Maison Aurore" OR #MaisonAurore OR @MaisonAurore OR aurore'),
     ("Bleu Comptoir", "competitor", '"Bleu Comptoir" OR #BleuComptoir OR @BleuComptoir'),
@@ -110,6 +122,15 @@ class Command(BaseCommand):
                     listening_actions.account_save(demo.pk, actor=None, platform=platform, name=name,
                                                    external_id=external_id, handle="MaisonAurore", is_own=True,
                                                    is_active=False)
+            for platform, name, secrets_env, id_env, url_env in REAL_CHANNELS:
+                credentials = {key: os.environ.get(var, "") for var, key in secrets_env.items()}
+                if all(credentials.values()) and not ConnectedAccount.objects.filter(
+                        tenant_id=demo.pk, platform=platform, name=name).exists():
+                    listening_actions.account_save(
+                        demo.pk, actor=None, platform=platform, name=name, credentials=credentials,
+                        external_id=os.environ.get(id_env, "") if id_env else "",
+                        base_url=os.environ.get(url_env, "") if url_env else "", is_own=True)
+                    self.stdout.write(f"Connected {name}.")
             if not ConnectedAccount.objects.filter(tenant_id=demo.pk, platform="replay").exists():
                 # The brand's own X account id in the demo dataset, so its replies are flagged "own".
                 listening_actions.account_save(demo.pk, actor=None, platform="replay", name="Demo stream (replay)",
