@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lock messages check-deploy clean-var
+.PHONY: run test install lock messages check-deploy clean-var bench-ingest
 
 $(STAMP): requirements-dev.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m social_crm.devservers exec -- $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); \
 	code=$$?; if [ $$code -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$code
+
+# N records (default 100000) for TENANTS tenants (default 3) through the real ingestion pipeline:
+# a Celery worker, the replay connector, PostgreSQL; prints mentions/s, latency, RSS, COPY ratio.
+bench-ingest: $(STAMP)
+	$(PY) -m social_crm.devservers exec -- $(PY) bench/ingest.py
 
 # Regenerate the hash-pinned locks from pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)

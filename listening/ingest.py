@@ -7,7 +7,8 @@ the newest edit winning, listening-query matches recorded, unparsable records qu
 the poll cursor saved with the rows, so a crash keeps both or neither and a rerun of the same
 page changes nothing (idempotent by construction; no "already done?" bookkeeping needed).
 
-The statements are set-based (``unnest`` of arrays, one round trip per table) because this is
+The statements are set-based (one JSON parameter expanded by ``jsonb_to_recordset``, one round
+trip per table) because this is
 the hot path of `make bench-ingest`. Rows are sorted by key before each upsert so that two
 batches touching the same keys lock them in the same order and cannot deadlock.
 """
@@ -15,6 +16,7 @@ batches touching the same keys lock them in the same order and cannot deadlock.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,15 +91,14 @@ def _upsert_authors(cursor, tenant_id: int, platform: str, authors: list[AuthorD
     unique = {a.platform_user_id: a for a in authors if a and a.platform_user_id}
     if not unique:
         return {}
-    keys = sorted(unique)
-    cols = [[unique[k].__dict__[f] for k in keys] for f in
-            ("platform_user_id", "handle", "name", "followers", "verified", "profile_url", "avatar_url")]
+    payload = _json([unique[k].__dict__ for k in sorted(unique)])
     cursor.execute(
         """
         INSERT INTO listening_author (tenant_id, platform, platform_user_id, handle, name, followers,
                                       verified, profile_url, avatar_url, updated_at)
-        SELECT %s, %s, u.* , %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bool[],
-                                            %s::text[], %s::text[]) AS u
+        SELECT %s, %s, u.*, %s FROM jsonb_to_recordset(%s::jsonb) AS u(
+            platform_user_id text, handle text, name text, followers bigint, verified bool,
+            profile_url text, avatar_url text)
         ON CONFLICT (tenant_id, platform, platform_user_id) DO UPDATE SET
             handle = EXCLUDED.handle, name = EXCLUDED.name,
             followers = COALESCE(EXCLUDED.followers, listening_author.followers),
@@ -105,9 +106,20 @@ def _upsert_authors(cursor, tenant_id: int, platform: str, authors: list[AuthorD
             avatar_url = EXCLUDED.avatar_url, updated_at = EXCLUDED.updated_at
         RETURNING platform_user_id, id
         """,
-        [tenant_id, platform, now, *cols],
+        [tenant_id, platform, now, payload],
     )
     return dict(cursor.fetchall())
+
+
+def _json(value) -> str:
+    """One JSON parameter per statement: far cheaper to send than one array per column (each
+    array element is adapted in Python). PostgreSQL text cannot hold NUL, so it is dropped."""
+    text = json.dumps(value, default=str)
+    # Only a real escaped NUL (an odd run of backslashes before u0000), not the text "\\u0000".
+    return _NUL.sub(r"\1", text) if "u0000" in text else text
+
+
+_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 
 def _own_user_ids(tenant_id: int, platform: str) -> set[str]:
@@ -124,9 +136,11 @@ INSERT INTO listening_mention AS m (
     like_count, share_count, reply_count, view_count, parent_external_id,
     conversation_external_id, is_own, is_repost, is_edited, is_deleted, raw)
 SELECT %s, %s, %s, %s, clock_timestamp(), r.*
-FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::timestamptz[],
-            %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::text[],
-            %s::bool[], %s::bool[], %s::bool[], %s::bool[], %s::jsonb[]) AS r
+FROM jsonb_to_recordset(%s::jsonb) AS r(
+    external_id text, version_id text, author_id bigint, text text, language text, url text,
+    created_at timestamptz, like_count bigint, share_count bigint, reply_count bigint, view_count bigint,
+    parent_external_id text, conversation_external_id text, is_own bool, is_repost bool, is_edited bool,
+    is_deleted bool, raw jsonb)
 ON CONFLICT (tenant_id, platform, external_id) DO UPDATE SET
     -- metrics and author refresh on every sighting; text only from a newer version (edits)
     like_count = COALESCE(EXCLUDED.like_count, m.like_count),
@@ -146,26 +160,23 @@ RETURNING external_id, id, (xmax = 0) AS inserted
 """
 
 
+_MENTION_KEYS = ("external_id", "version_id", "author_id", "text", "language", "url", "created_at", "like_count",
+                 "share_count", "reply_count", "view_count", "parent_external_id", "conversation_external_id",
+                 "is_own", "is_repost", "is_edited", "is_deleted", "raw")
+
+
 def _upsert_mentions(cursor, tenant_id, platform, account_id, fetched_at, mentions, author_ids, own_ids):
-    def author_id(m):
-        return author_ids.get(m.author.platform_user_id) if m.author else None
-
-    def is_own(m):
-        return bool(m.author and m.author.platform_user_id in own_ids)
-
-    columns = [
-        [m.external_id for m in mentions], [m.version_id or "" for m in mentions],
-        [author_id(m) for m in mentions], [m.text or "" for m in mentions], [m.language or "" for m in mentions],
-        [m.url or "" for m in mentions], [m.created_at for m in mentions],
-        [m.like_count for m in mentions], [m.share_count for m in mentions], [m.reply_count for m in mentions],
-        [m.view_count for m in mentions], [m.parent_external_id or "" for m in mentions],
-        [m.conversation_external_id or "" for m in mentions], [is_own(m) for m in mentions],
-        [m.is_repost for m in mentions], [m.is_edited for m in mentions], [False for m in mentions],
-        [json.dumps(m.raw, default=str) for m in mentions],
-    ]
-    cursor.execute(_MENTION_SQL, [tenant_id, platform, account_id, fetched_at, *columns])
-    rows = cursor.fetchall()
-    return {ext: pk for ext, pk, _ins in rows}, sum(1 for *_x, ins in rows if ins)
+    rows = []
+    for m in mentions:
+        a = m.author
+        rows.append(dict(zip(_MENTION_KEYS, (
+            m.external_id, m.version_id or "", author_ids.get(a.platform_user_id) if a else None, m.text or "",
+            m.language or "", m.url or "", m.created_at.isoformat(), m.like_count, m.share_count, m.reply_count,
+            m.view_count, m.parent_external_id or "", m.conversation_external_id or "",
+            bool(a and a.platform_user_id in own_ids), m.is_repost, m.is_edited, False, m.raw))))
+    cursor.execute(_MENTION_SQL, [tenant_id, platform, account_id, fetched_at, _json(rows)])
+    out = cursor.fetchall()
+    return {ext: pk for ext, pk, _ins in out}, sum(1 for *_x, ins in out if ins)
 
 
 def _insert_matches(cursor, tenant_id: int, pairs: list[tuple[int, int]]) -> None:
@@ -191,6 +202,27 @@ def _mark_deleted(cursor, tenant_id: int, platform: str, external_ids: list[str]
         [tenant_id, platform, sorted(external_ids)],
     )
     return cursor.rowcount
+
+
+class StaleCursor(Exception):
+    """Another poll of the same stream stored this page first (the cursor moved on)."""
+
+
+def _lock_cursor(cursor, tenant_id: int, key: CursorKey, expected: dict) -> None:
+    """Compare-and-set guard: lock the stream's cursor row and check it is still the cursor the
+    page was fetched from; a second poll chain of the same stream waits here, then gives up."""
+    cursor.execute(
+        "INSERT INTO listening_pollcursor (tenant_id, account_id, query_id, stream, state, updated_at) "
+        "VALUES (%s, %s, %s, %s, '{}'::jsonb, now()) ON CONFLICT ON CONSTRAINT cursor_unique DO NOTHING",
+        [tenant_id, key.account_id, key.query_id, key.stream])
+    cursor.execute(
+        "SELECT state FROM listening_pollcursor WHERE tenant_id = %s AND account_id = %s "
+        "AND query_id IS NOT DISTINCT FROM %s AND stream = %s FOR UPDATE",
+        [tenant_id, key.account_id, key.query_id, key.stream])
+    state = cursor.fetchone()[0]
+    state = json.loads(state) if isinstance(state, str) else state
+    if (state or {}) != json.loads(json.dumps(expected or {}, default=str)):
+        raise StaleCursor(f"cursor moved from {expected} to {state}")
 
 
 def _save_cursor(cursor, tenant_id: int, key: CursorKey, state: dict) -> None:
@@ -233,7 +265,7 @@ def _store(cursor, tenant_id, platform, account_id, fetched_at, now, mentions, r
 
 
 def ingest_page(tenant_id: int, *, platform: str, page: Page, source: str, account_id: int | None = None,
-                cursor_key: CursorKey | None = None) -> IngestResult:
+                cursor_key: CursorKey | None = None, expected_cursor: dict | None = None) -> IngestResult:
     """Store one page for one tenant (see the module docstring). Idempotent; no retries here:
     the caller (a task) retries the whole page, which is safe because of the upserts."""
     result = IngestResult(received=len(page.mentions) + len(page.quarantined))
@@ -253,6 +285,8 @@ def ingest_page(tenant_id: int, *, platform: str, page: Page, source: str, accou
     for m in live:
         groups.setdefault(m.platform or platform, []).append(m)
     with tenant_context(tenant_id), connection.cursor() as cursor:
+        if cursor_key is not None and expected_cursor is not None:
+            _lock_cursor(cursor, tenant_id, cursor_key, expected_cursor)
         for group_platform, items in sorted(groups.items()):
             _store(cursor, tenant_id, group_platform, account_id, fetched_at, now, _newest_versions(items), result)
         result.deleted = _mark_deleted(cursor, tenant_id, platform, deleted)

@@ -29,7 +29,7 @@ from social_crm.tenancy.scope import dangerously_cross_tenant, tenant_context
 from . import actions, throttle
 from .connectors import get_connector
 from .connectors.base import AccountConfig, ConnectorError, NeedsReconnect, RateLimited, StreamRequest
-from .ingest import CursorKey, ingest_page
+from .ingest import CursorKey, StaleCursor, ingest_page
 from .models import AccountStatus, ConnectedAccount, ListeningQuery, PollCursor
 
 logger = logging.getLogger(__name__)
@@ -109,11 +109,11 @@ def _request(stream: str, query: ListeningQuery | None, account: ConnectedAccoun
 @shared_task(bind=True, name="listening.tasks.poll_stream", acks_late=True, max_retries=None, ignore_result=True)
 def poll_stream(self, tenant_id: int, account_id: int, query_id: int | None, stream: str, attempt: int = 0) -> dict | None:
     """Fetch one page of one stream and store it with its cursor; see the module docstring."""
-    if not Tenant.objects.filter(pk=tenant_id, is_active=True).exists():
-        throttle.release_stream(account_id, query_id, stream)
-        return None
     args = (tenant_id, account_id, query_id, stream)
     try:
+        if not Tenant.objects.filter(pk=tenant_id, is_active=True).exists():
+            throttle.release_stream(account_id, query_id, stream)
+            return None
         with throttle.tenant_slot(tenant_id):
             loaded = _load(*args)
             if loaded is None:
@@ -124,7 +124,11 @@ def poll_stream(self, tenant_id: int, account_id: int, query_id: int | None, str
             page = connector.fetch(_request(stream, query, account), cursor)
             page.fetched_at = page.fetched_at or timezone.now()
             result = ingest_page(tenant_id, platform=account.platform, page=page, source="poll", account_id=account_id,
-                                 cursor_key=CursorKey(account_id, query_id, stream))
+                                 cursor_key=CursorKey(account_id, query_id, stream), expected_cursor=cursor)
+        actions.account_mark_ok(tenant_id, account_id, backfill_done=not page.has_more)
+    except StaleCursor:
+        # Another poll chain of this stream stored the page: let that one carry on alone.
+        return {"stale": True}
     except throttle.NoSlot:
         # The tenant is at its concurrency limit: come back soon, without counting an attempt.
         poll_stream.apply_async(args + (attempt,), queue="ingest", countdown=1 + random.random() * 4)  # noqa: S311
@@ -148,8 +152,8 @@ def poll_stream(self, tenant_id: int, account_id: int, query_id: int | None, str
         logger.warning("poll %s: database error, retrying: %s", args, exc)
         poll_stream.apply_async(args + (attempt + 1,), queue="ingest", countdown=_backoff(min(attempt, 5)))
         return None
-    actions.account_mark_ok(tenant_id, account_id, backfill_done=not page.has_more)
     if page.has_more:
+        throttle.extend_stream(account_id, query_id, stream, throttle.STREAM_CLAIM_SECONDS)  # the chain goes on
         poll_stream.apply_async(args, queue="ingest")
     elif page.poll_again_in is not None:
         throttle.extend_stream(account_id, query_id, stream, int(page.poll_again_in) + throttle.STREAM_CLAIM_SECONDS)

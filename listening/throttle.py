@@ -16,6 +16,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
+import redis
 from django.conf import settings
 
 from social_crm.core.redis import client, key
@@ -49,7 +50,10 @@ def tenant_slot(tenant_id: int, limit: int | None = None):
     try:
         yield
     finally:
-        r.zrem(name, token)
+        try:
+            r.zrem(name, token)
+        except redis.RedisError:
+            pass  # Redis is gone: the lease expires by itself (SLOT_LEASE_SECONDS)
 
 
 def _stream_key(account_id: int, query_id: int | None, stream: str) -> str:

@@ -1,0 +1,1 @@
+"""`make bench-ingest` and its helpers (not tests: they print figures)."""
