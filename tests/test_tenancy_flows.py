@@ -300,3 +300,16 @@ def test_password_reset_by_e_mail(client, world):
     sent = len(mail.outbox)
     assert client.post("/accounts/password-reset/", {"email": "nobody@example.com"}).status_code == 302
     assert len(mail.outbox) == sent
+
+
+def test_the_audit_log_pages_through_older_events(client, world):
+    from social_crm.tenancy.actions import audit_record
+
+    with tenant_context(world.a.tenant.pk):
+        for i in range(60):
+            audit_record(world.a.tenant.pk, actor=None, action="test.event", data={"n": i})
+    login(client, "admin@example.com")
+    first = client.get("/t/acme/audit/")
+    assert b'rel="next"' in first.content and b'rel="prev"' not in first.content
+    second = client.get("/t/acme/audit/?page=2")
+    assert second.status_code == 200 and b'rel="prev"' in second.content
