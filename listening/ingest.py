@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import re
+
+import orjson
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -114,7 +116,7 @@ def _upsert_authors(cursor, tenant_id: int, platform: str, authors: list[AuthorD
 def _json(value) -> str:
     """One JSON parameter per statement: far cheaper to send than one array per column (each
     array element is adapted in Python). PostgreSQL text cannot hold NUL, so it is dropped."""
-    text = json.dumps(value, default=str)
+    text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     # Only a real escaped NUL (an odd run of backslashes before u0000), not the text "\\u0000".
     return _NUL.sub(r"\1", text) if "u0000" in text else text
 

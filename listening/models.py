@@ -124,8 +124,10 @@ class Mention(TenantOwned):
     # For X, the first id of edit_history_tweet_ids: every edit of a post is the same mention.
     external_id = models.CharField(max_length=200)
     version_id = models.CharField(max_length=200, blank=True)  # newest edit seen (X: latest tweet id)
-    account = models.ForeignKey(ConnectedAccount, null=True, blank=True, on_delete=models.SET_NULL)
-    author = models.ForeignKey(Author, null=True, blank=True, on_delete=models.SET_NULL)
+    # The database checks these two (and the match's two) with the composite same-tenant keys of
+    # migration 0002; a second, single-column constraint would only cost another check per row.
+    account = models.ForeignKey(ConnectedAccount, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False)
+    author = models.ForeignKey(Author, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False)
     text = models.TextField(blank=True)
     language = models.CharField(max_length=8, blank=True)  # as given by the platform; NLP may refine
     url = models.URLField(max_length=1000, blank=True)
@@ -157,8 +159,8 @@ class Mention(TenantOwned):
 
 
 class MentionMatch(TenantOwned):
-    mention = models.ForeignKey(Mention, on_delete=models.CASCADE)
-    query = models.ForeignKey(ListeningQuery, on_delete=models.CASCADE)
+    mention = models.ForeignKey(Mention, on_delete=models.CASCADE, db_constraint=False)  # composite key checks it
+    query = models.ForeignKey(ListeningQuery, on_delete=models.CASCADE, db_constraint=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "mention", "query"], name="mention_match_unique")]

@@ -53,6 +53,8 @@ from __future__ import annotations
 
 import gzip
 import json
+
+import orjson
 import math
 import os
 import threading
@@ -121,7 +123,7 @@ def _parse(payload: Any) -> tuple[str, ParseResult]:
     record = payload
     if isinstance(payload, (str, bytes)):
         try:
-            record = json.loads(payload)
+            record = orjson.loads(payload)
         except (ValueError, UnicodeDecodeError) as exc:
             result.quarantined.append(Quarantined(payload=_text(payload), reason=f"not JSON: {exc}"))
             return "", result
@@ -252,7 +254,7 @@ class Dataset:
                 if b'"mastodon"' not in line:
                     continue
                 try:
-                    record = json.loads(line)
+                    record = orjson.loads(line)
                 except ValueError:
                     continue
                 if not isinstance(record, dict) or record.get("platform") != "mastodon":
