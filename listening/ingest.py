@@ -54,6 +54,17 @@ _LIMITS = {"external_id": 200, "version_id": 200, "language": 8, "url": 1000,
 _AUTHOR_LIMITS = {"platform_user_id": 200, "handle": 200, "name": 300, "profile_url": 500, "avatar_url": 1000}
 
 
+def _drop_unsafe_urls(m: MentionData) -> None:
+    """Only http(s) links are kept: a platform (or an ingest client) could send javascript: or
+    data: URLs, which pages would then render as links."""
+    if m.url and not m.url.startswith(("https://", "http://")):
+        m.url = ""
+    if m.author is not None:
+        for name in ("profile_url", "avatar_url"):
+            if getattr(m.author, name) and not getattr(m.author, name).startswith(("https://", "http://")):
+                setattr(m.author, name, "")
+
+
 def _problem(m: MentionData) -> str | None:
     """Why a normalised record cannot be stored as is (then it is quarantined, not dropped)."""
     if not m.external_id:
@@ -276,6 +287,7 @@ def ingest_page(tenant_id: int, *, platform: str, page: Page, source: str, accou
     quarantined = list(page.quarantined)
     live, deleted = [], []
     for m in page.mentions:
+        _drop_unsafe_urls(m)
         problem = _problem(m)
         if problem:
             quarantined.append(Quarantined(payload=m.raw or {"external_id": m.external_id}, reason=problem))

@@ -239,6 +239,8 @@ if os.environ.get("CREDENTIALS_KEYS_FILE"):
 # How many polls of one tenant may run at once (one noisy brand cannot starve the others).
 TENANT_MAX_CONCURRENT_POLLS = _int("TENANT_MAX_CONCURRENT_POLLS", 2)
 POLL_INTERVAL_SECONDS = _int("POLL_INTERVAL_SECONDS", 60)
+# RSS/Atom URLs are typed by tenants: by default they may not point at private or local addresses.
+FEED_ALLOW_PRIVATE_HOSTS = _bool("FEED_ALLOW_PRIVATE_HOSTS", False)
 # Facebook webhooks: the app secret signs deliveries (X-Hub-Signature-256), the verify token
 # answers Meta's subscription challenge.
 FACEBOOK_APP_SECRET = _secret("FACEBOOK_APP_SECRET") or ""

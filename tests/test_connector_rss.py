@@ -297,3 +297,30 @@ def test_bad_url_and_missing_url_are_permanent(net):
     with pytest.raises(PermanentError):
         rss_connector().fetch(StreamRequest(stream="search"), {})
     assert net.calls == []
+
+
+# --- feed URLs typed by tenants cannot reach our own network -------------------------------------
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/admin/", "http://169.254.169.254/latest/meta-data/",
+                                 "http://10.0.0.5/feed.xml", "http://[::1]/feed", "http://localhost/feed"])
+def test_a_feed_url_pointing_at_a_private_address_is_refused_without_a_request(net, url):
+    with pytest.raises(PermanentError, match="non-public address"):
+        rss_connector(url).fetch(StreamRequest(stream="feed"), {})
+    assert net.calls == []
+
+
+def test_a_redirect_to_a_private_address_is_refused(net, monkeypatch):
+    public = "http://93.184.215.14/feed.xml"  # an IP literal: no DNS needed here
+    net.on(public, (302, {"Location": "http://127.0.0.1/secret"}, b""))
+    with pytest.raises(PermanentError, match="non-public address"):
+        rss_connector(public).fetch(StreamRequest(stream="feed"), {})
+    assert [request.url for request, _t in net.calls] == [public]
+
+
+def test_private_feeds_can_be_allowed_for_on_premises_installs(net, settings):
+    settings.FEED_ALLOW_PRIVATE_HOSTS = True
+    url = "http://10.0.0.5/feed.xml"
+    net.on(url, feed_200())
+    page = rss_connector(url).fetch(StreamRequest(stream="feed"), {})
+    assert page.mentions

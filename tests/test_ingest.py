@@ -194,3 +194,14 @@ def test_an_empty_or_oversized_batch_is_a_400(client, world):
     assert client.post("/api/v1/mentions/ingest", json.dumps({"mentions": []}), content_type="application/json", **auth).status_code == 400
     big = {"mentions": [_item(f"r-{i}") for i in range(1001)]}
     assert client.post("/api/v1/mentions/ingest", json.dumps(big), content_type="application/json", **auth).status_code == 400
+
+
+def test_only_http_links_are_stored(world):
+    tid = world.a.tenant.pk
+    m = MentionData(external_id="9100", text="x", created_at=datetime(2026, 11, 2, tzinfo=timezone.utc),
+                    url="javascript:alert(1)",
+                    author=AuthorData(platform_user_id="evil", profile_url="data:text/html,hi", avatar_url="https://a.example/p.png"))
+    ingest_page(tid, platform="x", page=Page(mentions=[m]), source="ingest_api")
+    with tenant_context(tid):
+        stored = Mention.objects.select_related("author").get(tenant_id=tid, external_id="9100")
+    assert (stored.url, stored.author.profile_url, stored.author.avatar_url) == ("", "", "https://a.example/p.png")

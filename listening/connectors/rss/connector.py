@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import ipaddress
 import json
+import socket
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import feedparser
 import requests
@@ -35,6 +38,31 @@ ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json;q=0.
 
 def _fingerprint(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+MAX_REDIRECTS = 5
+
+
+def refuse_private_address(url: str) -> None:
+    """A feed URL is typed by a tenant: never let it make our server fetch its own network
+    (loopback, private ranges, link-local cloud metadata...). Names are resolved and every
+    address checked; FEED_ALLOW_PRIVATE_HOSTS=true lifts this for on-premises intranet feeds.
+    An unresolvable name is left to the request, which then fails as unreachable (transient)."""
+    from django.conf import settings
+
+    if getattr(settings, "FEED_ALLOW_PRIVATE_HOSTS", False):
+        return
+    host = urlsplit(url).hostname
+    if not host:
+        raise PermanentError(f"Feed URL {url!r} has no host")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            raise PermanentError(f"Feed {url} points at a non-public address ({ip}): refused")
 
 
 def retry_after(value: str | None, now: datetime) -> datetime | None:
@@ -110,10 +138,19 @@ class RssConnector(Connector):
     def _get(self, url: str, headers: dict, now: datetime):
         """The body (``None`` for 304) and the response; errors mapped to ConnectorErrors."""
         try:
-            response = requests.get(url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=True)
+            # Redirects are followed by hand so that every hop goes through the address check.
+            for _hop in range(MAX_REDIRECTS + 1):
+                refuse_private_address(url)
+                response = requests.get(url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False)
+                if not response.is_redirect:
+                    break
+                url = requests.compat.urljoin(url, response.headers["Location"])
+                response.close()
+            else:
+                raise PermanentError(f"Feed {url}: more than {MAX_REDIRECTS} redirects")
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise TransientError(f"Feed {url} unreachable: {exc}") from exc
-        except requests.RequestException as exc:  # bad URL, too many redirects...
+        except requests.RequestException as exc:  # bad URL...
             raise PermanentError(f"Feed {url} cannot be fetched: {exc}") from exc
         with response:
             status = response.status_code
