@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -176,8 +178,8 @@ def quarantine_replay(tenant_id: int, *, actor, item_id: int):
         if item.replayed_at:
             return item
         try:
-            module = __import__(get_connector(item.platform).__module__, fromlist=["parse_payload"])
-            parsed = module.parse_payload(item.payload)
+            get_connector(item.platform)  # a platform we have a connector (and a parser) for
+            parsed = import_module(f"listening.connectors.{item.platform}").parse_payload(item.payload)
         except Exception as exc:  # any parser failure is the answer to show
             item.replay_error = f"{type(exc).__name__}: {exc}"[:2000]
             item.save(update_fields=["replay_error"])

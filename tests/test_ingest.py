@@ -205,3 +205,26 @@ def test_only_http_links_are_stored(world):
     with tenant_context(tid):
         stored = Mention.objects.select_related("author").get(tenant_id=tid, external_id="9100")
     assert (stored.url, stored.author.profile_url, stored.author.avatar_url) == ("", "", "https://a.example/p.png")
+
+
+def test_a_quarantined_record_that_parses_now_is_stored_once_on_replay(client, world):
+    from listening.actions import quarantine_replay
+
+    from .test_connector_x import sns
+
+    tid = world.a.tenant.pk
+    page = sns("apis/searches/search_tweets_query.json")
+    with tenant_context(tid):
+        item = QuarantinedPayload.objects.create(tenant_id=tid, platform="x", source="poll", payload=page,
+                                                 reason="parser bug (fixed since)")
+    replayed = quarantine_replay(tid, actor=None, item_id=item.pk)
+    assert replayed.replayed_at is not None and replayed.replay_error == ""
+    ids = {t["id"] for t in page["data"]}
+    with tenant_context(tid):
+        assert set(Mention.objects.filter(tenant_id=tid, platform="x", external_id__in=ids).values_list("external_id", flat=True)) == ids
+    again = quarantine_replay(tid, actor=None, item_id=item.pk)
+    assert again.replayed_at == replayed.replayed_at  # a second replay changes nothing
+    # A record that still does not parse keeps its reason and says why the replay failed.
+    still_bad = world.a.quarantined  # {"id": None} from the world
+    failed = quarantine_replay(tid, actor=None, item_id=still_bad.pk)
+    assert failed.replayed_at is None and failed.replay_error
