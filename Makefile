@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lock messages check-deploy clean-var bench-ingest
+.PHONY: run test install lock messages check-deploy clean-var bench-ingest eval-nlp
 
 $(STAMP): requirements-dev.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,13 +28,18 @@ test: $(STAMP)
 # N records (default 100000) for TENANTS tenants (default 3) through the real ingestion pipeline:
 # a Celery worker, the replay connector, PostgreSQL; prints mentions/s, latency, RSS, COPY ratio.
 bench-ingest: $(STAMP)
-	$(PY) -m social_crm.devservers exec -- $(PY) bench/ingest.py
+	$(PY) -m social_crm.devservers exec -- $(PY) -m listening.bench.ingest
 
 # Regenerate the hash-pinned locks from pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)
 	$(VENV)/bin/pip install --quiet uv
 	$(VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements-dev.lock
+
+# Sentiment validation figures per language (+ VADER on English); trains first if var/models
+# has no artefact. DJANGO_DEBUG=true: a local run needs no secret key (as `make messages`).
+eval-nlp: $(STAMP)
+	DJANGO_DEBUG=true $(PY) -m social_crm.devservers exec -- $(PY) manage.py eval_nlp
 
 # Update and compile the French catalog (needs GNU gettext). The compiled .mo is committed.
 messages: $(STAMP)

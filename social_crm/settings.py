@@ -275,7 +275,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- I18N -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "social_crm" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -2,7 +2,7 @@
 
     make bench-ingest                     # N=100000 mentions, TENANTS=3
     make bench-ingest N=20000 TENANTS=2
-    python bench/ingest.py --help         # with DATABASE_URL and REDIS_URL set
+    python -m listening.bench.ingest --help   # with DATABASE_URL and REDIS_URL set
 
 What runs is what production runs: a database of its own, ``social_crm_bench`` on the server of
 DATABASE_URL (dropped if it exists, created and migrated as the owner, dropped at the end unless
@@ -38,7 +38,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 BENCH_DIR = ROOT / "var" / "bench"
@@ -64,7 +64,7 @@ def with_database(url: str, name: str) -> str:
 
 def arguments() -> argparse.Namespace:
     env = os.environ.get
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog="bench/ingest.py")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog="python -m listening.bench.ingest")
     parser.add_argument("--n", type=int, default=int(env("N") or 100_000), help="records to replay in all (env N)")
     parser.add_argument("--tenants", type=int, default=int(env("TENANTS") or 3), help="tenants (env TENANTS)")
     parser.add_argument("--concurrency", type=int, default=int(env("CONCURRENCY") or 2),
@@ -156,7 +156,7 @@ def bench_environment(files: list[tuple[Path, int]]) -> dict[str, str]:
     for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
         env.pop(name, None)  # derived from REDIS_URL, under the bench's key prefix
     env.update(
-        DJANGO_SETTINGS_MODULE="bench.settings",
+        DJANGO_SETTINGS_MODULE="listening.bench.settings",
         DJANGO_SECRET_KEY=env.get("DJANGO_SECRET_KEY") or "bench-" + uuid.uuid4().hex,
         CACHE_KEY_PREFIX=f"bench_{uuid.uuid4().hex[:10]}",
         CREDENTIALS_KEYS=Fernet.generate_key().decode(),
