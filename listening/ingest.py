@@ -19,10 +19,10 @@ import json
 import re
 
 import orjson
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from social_crm.tenancy.scope import tenant_context
@@ -47,6 +47,7 @@ class IngestResult:
     deleted: int = 0
     quarantined: int = 0
     matched: int = 0
+    inserted_ids: list[int] = field(default_factory=list)
 
 
 _LIMITS = {"external_id": 200, "version_id": 200, "language": 8, "url": 1000,
@@ -165,6 +166,9 @@ ON CONFLICT (tenant_id, platform, external_id) DO UPDATE SET
                 THEN EXCLUDED.text ELSE m.text END,
     raw = CASE WHEN (length(EXCLUDED.version_id), EXCLUDED.version_id) > (length(m.version_id), m.version_id)
                THEN EXCLUDED.raw ELSE m.raw END,
+    -- a newer text must be tagged again (the NLP backfill picks up tagged_at IS NULL)
+    tagged_at = CASE WHEN (length(EXCLUDED.version_id), EXCLUDED.version_id) > (length(m.version_id), m.version_id)
+                     THEN NULL ELSE m.tagged_at END,
     is_edited = m.is_edited OR EXCLUDED.is_edited
                 OR (EXCLUDED.version_id <> '' AND m.version_id <> '' AND EXCLUDED.version_id <> m.version_id),
     version_id = CASE WHEN (length(EXCLUDED.version_id), EXCLUDED.version_id) > (length(m.version_id), m.version_id)
@@ -189,7 +193,7 @@ def _upsert_mentions(cursor, tenant_id, platform, account_id, fetched_at, mentio
             bool(a and a.platform_user_id in own_ids), m.is_repost, m.is_edited, False, m.raw))))
     cursor.execute(_MENTION_SQL, [tenant_id, platform, account_id, fetched_at, _json(rows)])
     out = cursor.fetchall()
-    return {ext: pk for ext, pk, _ins in out}, sum(1 for *_x, ins in out if ins)
+    return {ext: pk for ext, pk, _ins in out}, [pk for _ext, pk, ins in out if ins]
 
 
 def _insert_matches(cursor, tenant_id: int, pairs: list[tuple[int, int]]) -> None:
@@ -269,8 +273,9 @@ def _store(cursor, tenant_id, platform, account_id, fetched_at, now, mentions, r
     author_ids = _upsert_authors(cursor, tenant_id, platform, [m.author for m in mentions if m.author], now)
     ids, inserted = _upsert_mentions(cursor, tenant_id, platform, account_id, fetched_at, mentions, author_ids,
                                      _own_user_ids(tenant_id, platform))
-    result.inserted += inserted
-    result.updated += len(ids) - inserted
+    result.inserted_ids.extend(inserted)
+    result.inserted += len(inserted)
+    result.updated += len(ids) - len(inserted)
     matcher = tenant_matcher(tenant_id)
     pairs = [(ids[m.external_id], q) for m in mentions for q in matcher.match(m, platform)]
     _insert_matches(cursor, tenant_id, pairs)
@@ -309,4 +314,10 @@ def ingest_page(tenant_id: int, *, platform: str, page: Page, source: str, accou
             result.quarantined = len(quarantined)
         if cursor_key is not None:
             _save_cursor(cursor, tenant_id, cursor_key, page.cursor)
+        if result.inserted_ids:
+            # Tag the new mentions once they are committed (edited ones: the backfill, see nlp.stage).
+            from .nlp.stage import enqueue_tagging
+
+            new_ids = list(result.inserted_ids)
+            transaction.on_commit(lambda: enqueue_tagging(tenant_id, new_ids))
     return result

@@ -146,10 +146,21 @@ class Mention(TenantOwned):
     is_deleted = models.BooleanField(default=False)
     matched_queries = models.ManyToManyField(ListeningQuery, through="MentionMatch", related_name="mentions")
     raw = models.JSONField(default=dict)
+    # Written by the NLP stage (listening/nlp/stage.py); empty until a model has tagged it.
+    # Database defaults too: ingest inserts with raw SQL that does not name these columns.
+    detected_language = models.CharField(max_length=8, blank=True, default="", db_default="")  # fr, en, other
+    sentiment = models.CharField(max_length=8, blank=True, default="", db_default="")  # negative/neutral/positive
+    sentiment_confidence = models.FloatField(null=True, blank=True)
+    sentiment_scores = models.JSONField(null=True, blank=True)
+    nlp_model_version = models.CharField(max_length=80, blank=True, default="", db_default="")
+    needs_review = models.BooleanField(default=False, db_default=False)  # low confidence: a person checks it
+    tagged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "platform", "external_id"], name="mention_unique")]
         indexes = [
+            # The backfill's query: untagged mentions of a tenant, oldest first.
+            models.Index(fields=["tenant", "id"], condition=models.Q(tagged_at__isnull=True), name="mention_untagged_idx"),
             models.Index(fields=["tenant", "-created_at"], name="mention_tenant_created_idx"),
             models.Index(fields=["tenant", "platform", "conversation_external_id"], name="mention_conversation_idx"),
         ]

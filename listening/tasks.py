@@ -186,3 +186,47 @@ def ingest_webhook(tenant_id: int, account_id: int, platform: str, page_payload:
     return stored
 
 
+
+
+# --- NLP stage (listening/nlp/stage.py) --------------------------------------------------------
+
+
+@shared_task(name="listening.tasks.nlp_tag", acks_late=True, ignore_result=True,
+             autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=10)
+def nlp_tag(tenant_id: int, mention_ids: list[int]) -> int:
+    """Tag new mentions. Idempotent (same model, same values); database outages retry."""
+    from .nlp.stage import tag_mentions
+
+    return tag_mentions(tenant_id, mention_ids)
+
+
+@shared_task(name="listening.tasks.nlp_backfill", acks_late=True, ignore_result=True,
+             autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=10)
+def nlp_backfill(tenant_id: int) -> int:
+    """Tag the tenant's oldest untagged mentions, one batch, and re-queue while some remain and
+    a model exists. Idempotent."""
+    from .nlp.stage import BACKFILL_BATCH, tag_mentions, untagged_ids
+
+    ids = untagged_ids(tenant_id)
+    tagged = tag_mentions(tenant_id, ids) if ids else 0
+    if tagged and len(ids) == BACKFILL_BATCH:
+        nlp_backfill.apply_async((tenant_id,), queue="nlp")
+    else:
+        throttle.release_stream(0, None, f"nlp-backfill-{tenant_id}")
+    return tagged
+
+
+@shared_task(name="listening.tasks.fanout_nlp_backfill", ignore_result=True)
+def fanout_nlp_backfill() -> int:
+    """Beat: start a backfill for each tenant with untagged mentions (one at a time per tenant)."""
+    from .models import Mention
+
+    with dangerously_cross_tenant("beat fan-out: which tenants have untagged mentions"):
+        tenant_ids = list(Mention.objects.filter(tagged_at__isnull=True, tenant__is_active=True)
+                          .values_list("tenant_id", flat=True).distinct())
+    sent = 0
+    for tenant_id in tenant_ids:
+        if throttle.claim_stream(0, None, f"nlp-backfill-{tenant_id}"):
+            nlp_backfill.apply_async((tenant_id,), queue="nlp")
+            sent += 1
+    return sent

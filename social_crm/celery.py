@@ -11,10 +11,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "social_crm.settings")
 
 app = Celery("social_crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue("default"), Queue("periodic"), Queue("ingest")]
+app.conf.task_queues = [Queue("default"), Queue("periodic"), Queue("ingest"), Queue("nlp")]
 app.conf.task_routes = {
     "social_crm.core.tasks.*": {"queue": "periodic"},
     "*.fanout_*": {"queue": "periodic"},
+    "listening.tasks.nlp_*": {"queue": "nlp"},
     "listening.tasks.*": {"queue": "ingest"},
 }
 app.conf.beat_schedule = {
@@ -22,6 +23,8 @@ app.conf.beat_schedule = {
     "beat-heartbeat": {"task": "social_crm.core.tasks.beat_heartbeat", "schedule": 60.0},
     # Cross-tenant fan-out (one named path), then one idempotent task per tenant.
     "poll-channels": {"task": "listening.tasks.fanout_polls", "schedule": float(os.environ.get("POLL_INTERVAL_SECONDS", "60"))},
+    # Mentions stored while no model existed, edited texts, failed tag tasks.
+    "nlp-backfill": {"task": "listening.tasks.fanout_nlp_backfill", "schedule": 300.0},
     "expire-invitations": {"task": "social_crm.tenancy.tasks.fanout_expire_invitations", "schedule": crontab(minute=7)},
 }
 app.autodiscover_tasks()

@@ -192,7 +192,11 @@ def cmd_run() -> int:
         env.setdefault("CREDENTIALS_KEYS", _dev_credentials_key())
         # honcho runs the Procfile through /bin/sh: put the venv's python and celery first.
         env["PATH"] = str(Path(py).parent) + os.pathsep + env.get("PATH", "")
-        for step in (["manage.py", "migrate", "--noinput"], ["manage.py", "seed_demo"]):
+        steps = [["manage.py", "migrate", "--noinput"], ["manage.py", "seed_demo"]]
+        if not all((VAR / "models" / f"sentiment-{lang}.pkl").exists() for lang in ("fr", "en")):
+            log("training the sentiment models once (about a minute; they are kept in var/models) ...")
+            steps.append(["manage.py", "train_sentiment"])
+        for step in steps:
             code = subprocess.call([py, *step], env=env, cwd=ROOT)
             if code:
                 return code

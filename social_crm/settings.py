@@ -239,6 +239,13 @@ if os.environ.get("CREDENTIALS_KEYS_FILE"):
 # How many polls of one tenant may run at once (one noisy brand cannot starve the others).
 TENANT_MAX_CONCURRENT_POLLS = _int("TENANT_MAX_CONCURRENT_POLLS", 2)
 POLL_INTERVAL_SECONDS = _int("POLL_INTERVAL_SECONDS", 60)
+# Below this sentiment confidence a mention is flagged "needs review" (a person checks it).
+try:
+    NLP_REVIEW_CONFIDENCE = float(os.environ.get("NLP_REVIEW_CONFIDENCE", "0.55"))
+except ValueError as exc:
+    raise ImproperlyConfigured("NLP_REVIEW_CONFIDENCE must be a number between 0 and 1") from exc
+if not 0 <= NLP_REVIEW_CONFIDENCE <= 1:
+    raise ImproperlyConfigured("NLP_REVIEW_CONFIDENCE must be a number between 0 and 1")
 # RSS/Atom URLs are typed by tenants: by default they may not point at private or local addresses.
 FEED_ALLOW_PRIVATE_HOSTS = _bool("FEED_ALLOW_PRIVATE_HOSTS", False)
 # Facebook webhooks: the app secret signs deliveries (X-Hub-Signature-256), the verify token
