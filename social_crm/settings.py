@@ -345,6 +345,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PlatformEnum": "listening.models.Platform.choices",
         "PolledPlatformEnum": "listening.api.serializers.POLLED_PLATFORM_CHOICES",
+        "LanguageEnum": ["fr", "en"],
     },
     # `check --deploy` checks the deployment, not the API documentation; the schema is
     # checked on its own with `manage.py spectacular --validate --fail-on-warn`.

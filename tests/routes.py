@@ -184,6 +184,8 @@ LISTENING_API_ROUTES = [
     Route("api-quarantine-list", "get", _LV, api=True),
     Route("api-quarantine-detail", "get", _LV, "pk", _quarantined, api=True),
     Route("api-quarantine-replay", "post", _LM, "pk", _quarantined, api=True),
+    Route("api-nlp-analyze", "post", _LV, body=lambda w: {"texts": ["Colis en retard, c'est nul"]}, api=True),
+    Route("api-nlp-analyze-token", "post", _LV, body=lambda w: {"texts": ["ok"]}, api=True, token_bound=True),
 ]
 
 PAGE_ROUTES += LISTENING_PAGE_ROUTES

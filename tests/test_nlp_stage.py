@@ -139,3 +139,22 @@ def test_the_stream_shows_sentiment_confidence_and_review_flags(client, world, m
     login(client, "cm@example.com")
     page = client.get("/t/acme/mentions/")
     assert b'data-sentiment="positive"' in page.content
+
+
+def test_the_analyze_endpoint_scores_texts_in_order_and_validates_input(client, world, models):
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {world.a.token_key}"}
+    texts = ["I love this shop, the staff were amazing and so helpful!", "", "Colis jamais arrivé, service client nul"]
+    response = client.post("/api/v1/nlp/analyze", {"texts": texts}, content_type="application/json", **auth)
+    assert response.status_code == 200
+    body = response.json()
+    assert [r["language"] for r in body] == ["en", "other", "fr"] and body[0]["label"] == "positive"
+    assert set(body[2]["probabilities"]) == {"negative", "neutral", "positive"}
+    too_many = client.post("/api/v1/nlp/analyze", {"texts": ["x"] * 101}, content_type="application/json", **auth)
+    assert too_many.status_code == 400 and "texts" in too_many.json()
+    assert client.post("/api/v1/nlp/analyze", {"texts": "not a list"}, content_type="application/json", **auth).status_code == 400
+
+
+def test_the_analyze_endpoint_says_503_without_a_model(client, world, no_models):
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {world.a.token_key}"}
+    response = client.post("/api/v1/nlp/analyze", {"texts": ["bonjour"]}, content_type="application/json", **auth)
+    assert response.status_code == 503

@@ -103,3 +103,18 @@ class IngestResultSerializer(serializers.Serializer):
     inserted = serializers.IntegerField()
     updated = serializers.IntegerField()
     quarantined = serializers.IntegerField()
+
+
+class AnalyzeRequestSerializer(serializers.Serializer):
+    texts = serializers.ListField(child=serializers.CharField(max_length=10000, allow_blank=True, trim_whitespace=False),
+                                  allow_empty=False, max_length=100,
+                                  help_text="Up to 100 texts; larger batches go through the pipeline, not a request.")
+    lang = serializers.ChoiceField(choices=["fr", "en"], required=False, help_text="Skip language detection.")
+
+
+class AnalysisSerializer(serializers.Serializer):
+    language = serializers.CharField()
+    label = serializers.ChoiceField(choices=["negative", "neutral", "positive"])
+    confidence = serializers.FloatField()
+    probabilities = serializers.DictField(child=serializers.FloatField())
+    model_version = serializers.CharField()

@@ -17,6 +17,8 @@ from social_crm.tenancy.api.base import TenantScopedViewSet
 from social_crm.tenancy.permissions import Action
 
 from .serializers import (
+    AnalysisSerializer,
+    AnalyzeRequestSerializer,
     ConnectedAccountSerializer,
     IngestBatchSerializer,
     IngestResultSerializer,
@@ -146,3 +148,24 @@ class QuarantineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         item = self.get_object()
         item = actions.quarantine_replay(self.tenant.pk, actor=request.user, item_id=item.pk)
         return Response(QuarantinedSerializer(item).data)
+
+
+class NlpViewSet(TenantScopedViewSet):
+    """Sentiment and language of a few texts, with the tenant's current model."""
+
+    action_permissions = {"analyze": Action.LISTENING_VIEW}
+    serializer_class = AnalyzeRequestSerializer
+
+    @extend_schema(request=AnalyzeRequestSerializer, responses={200: AnalysisSerializer(many=True), 503: None})
+    @action(detail=False, methods=["post"])
+    def analyze(self, request, tenant_slug=None):
+        from listening.nlp.sentiment import ModelUnavailableError, predict_texts
+
+        serializer = AnalyzeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            predictions = predict_texts(data["texts"], lang=data.get("lang"))
+        except ModelUnavailableError as exc:
+            return Response({"detail": f"No sentiment model is available: {exc}"}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response([p.as_dict() for p in predictions])
