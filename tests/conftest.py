@@ -170,3 +170,23 @@ def login(client, email: str):
 
 
 __all__ = ["PASSWORD", "World", "TenantWorld", "build_world", "login", "dangerously_cross_tenant", "tenant_context"]
+
+
+@pytest.fixture(scope="session")
+def trained_models(tmp_path_factory):
+    """Small real sentiment models (trained on slices of the corpus), in a directory of their own."""
+    from listening.nlp.data import load_split
+    from listening.nlp.sentiment import SentimentModel, model_path
+
+    directory = tmp_path_factory.mktemp("models")
+    for lang, size in (("en", 3000), ("fr", 2500)):
+        texts, labels = load_split(lang, "train")
+        SentimentModel.train(lang, texts[:size], labels[:size]).save(model_path(lang, directory))
+    return directory
+
+
+@pytest.fixture
+def models(trained_models, monkeypatch):
+    """The code under test reads the small trained models."""
+    monkeypatch.setenv("NLP_MODEL_DIR", str(trained_models))
+    return trained_models

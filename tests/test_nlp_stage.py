@@ -12,27 +12,9 @@ from django.conf import settings
 from listening.connectors.base import MentionData, Page
 from listening.ingest import ingest_page
 from listening.models import Mention
-from listening.nlp.data import load_split
-from listening.nlp.sentiment import SentimentModel, model_path
 from listening.tasks import nlp_backfill, nlp_tag
 from social_crm.core.redis import client, key
 from social_crm.tenancy.scope import tenant_context
-
-
-@pytest.fixture(scope="module")
-def trained_models(tmp_path_factory):
-    """Small real models (trained on slices of the corpus), in a directory of their own."""
-    directory = tmp_path_factory.mktemp("models")
-    for lang, size in (("en", 3000), ("fr", 2500)):
-        texts, labels = load_split(lang, "train")
-        SentimentModel.train(lang, texts[:size], labels[:size]).save(model_path(lang, directory))
-    return directory
-
-
-@pytest.fixture
-def models(trained_models, monkeypatch):
-    monkeypatch.setenv("NLP_MODEL_DIR", str(trained_models))
-    return trained_models
 
 
 @pytest.fixture
