@@ -70,12 +70,17 @@ def fanout_polls() -> int:
         queries: dict[int, list[ListeningQuery]] = {}
         for q in ListeningQuery.objects.filter(is_active=True, tenant__is_active=True):
             queries.setdefault(q.tenant_id, []).append(q)
+    return sum(enqueue_polls(account, queries.get(account.tenant_id, [])) for account in accounts)
+
+
+def enqueue_polls(account: ConnectedAccount, queries: list[ListeningQuery]) -> int:
+    """Enqueue a poll for each stream of the account that it can claim (none already in
+    flight); returns how many. Used by beat's fan-out and by "Poll now"."""
     sent = 0
-    for account in accounts:
-        for query_id, stream in streams_of(account, queries.get(account.tenant_id, [])):
-            if throttle.claim_stream(account.pk, query_id, stream):
-                poll_stream.apply_async((account.tenant_id, account.pk, query_id, stream), queue="ingest")
-                sent += 1
+    for query_id, stream in streams_of(account, queries):
+        if throttle.claim_stream(account.pk, query_id, stream):
+            poll_stream.apply_async((account.tenant_id, account.pk, query_id, stream), queue="ingest")
+            sent += 1
     return sent
 
 

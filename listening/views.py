@@ -16,7 +16,7 @@ from social_crm.tenancy.models import Notification
 from social_crm.tenancy.permissions import Action
 from social_crm.tenancy.views import apply_errors
 
-from . import actions, throttle
+from . import actions
 from .access import access_account, access_query
 from .forms import AccountForm, QueryForm
 from .models import ConnectedAccount, ListeningQuery, Mention, Platform, QuarantinedPayload
@@ -181,15 +181,10 @@ class AccountPollView(TenantView):
     required_action = Action.LISTENING_MANAGE
 
     def post(self, request, account_id: int):
-        from .tasks import poll_stream, streams_of
+        from .tasks import enqueue_polls
 
         account = access_account(self.tenant.pk, account_id)
-        queries = list(ListeningQuery.objects.filter(tenant_id=self.tenant.pk, is_active=True))
-        sent = 0
-        for query_id, stream in streams_of(account, queries):
-            if throttle.claim_stream(account.pk, query_id, stream):
-                poll_stream.apply_async((self.tenant.pk, account.pk, query_id, stream), queue="ingest")
-                sent += 1
+        sent = enqueue_polls(account, list(ListeningQuery.objects.filter(tenant_id=self.tenant.pk, is_active=True)))
         messages.success(request, ngettext("%(n)s poll queued.", "%(n)s polls queued.", sent) % {"n": sent})
         return redirect("channel-health", tenant_slug=self.tenant.slug)
 

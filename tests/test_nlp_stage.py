@@ -56,8 +56,8 @@ def test_new_mentions_are_queued_after_commit_and_tagged_by_the_task(world, mode
 
 def test_without_a_model_ingestion_goes_on_and_the_backfill_tags_later(world, no_models, monkeypatch, trained_models):
     tid = world.a.tenant.pk
-    ingest_page(tid, platform="x", source="poll", page=Page(mentions=[mention("b-1", "Super appli, merci !")]))
-    assert nlp_tag.run(tid, [m.pk for m in Mention.objects.none()]) == 0
+    stored = ingest_page(tid, platform="x", source="poll", page=Page(mentions=[mention("b-1", "Super appli, merci !")]))
+    assert stored.inserted_ids and nlp_tag.run(tid, stored.inserted_ids) == 0
     assert nlp_backfill.run(tid) == 0  # no model: nothing tagged, nothing raised
     assert tags(tid, "b-1")["tagged_at"] is None
     monkeypatch.setenv("NLP_MODEL_DIR", str(trained_models))  # `train_sentiment` has run
