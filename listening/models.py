@@ -4,6 +4,7 @@ unique constraints and indexes start with the tenant."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -155,6 +156,13 @@ class Mention(TenantOwned):
     nlp_model_version = models.CharField(max_length=80, blank=True, default="", db_default="")
     needs_review = models.BooleanField(default=False, db_default=False)  # low confidence: a person checks it
     tagged_at = models.DateTimeField(null=True, blank=True)
+    # Why a person should look: "low_confidence", "irony" (listening/nlp/review.py).
+    review_reasons = models.JSONField(default=list, db_default=[], blank=True)
+    # "model" or "human": a human correction is never overwritten by a later tagging run.
+    sentiment_source = models.CharField(max_length=8, blank=True, default="", db_default="")
+    # [{"label", "text", "start", "end", "source": "ruler"|"ner", "term_id", "canonical"}]
+    entities = models.JSONField(default=list, db_default=[], blank=True)
+    topics = models.ManyToManyField("Topic", through="MentionTopic", related_name="mentions")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "platform", "external_id"], name="mention_unique")]
@@ -193,3 +201,151 @@ class QuarantinedPayload(TenantOwned):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["tenant", "-created_at"], name="quarantine_tenant_created_idx")]
+
+
+# --- NLP: corrections, tenant models, topics, entity terms -------------------------------------
+
+
+class Sentiment(models.TextChoices):
+    NEGATIVE = "negative", _("Negative")
+    NEUTRAL = "neutral", _("Neutral")
+    POSITIVE = "positive", _("Positive")
+
+
+class SentimentLabel(TenantOwned):
+    """A labelled example of the tenant: an agent's correction of a mention's sentiment. The
+    tenant's retraining task learns from these; the mention keeps its own copy of the label."""
+
+    mention = models.ForeignKey(Mention, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False,
+                                related_name="sentiment_labels")
+    text = models.TextField()  # kept: the example survives the mention's deletion
+    language = models.CharField(max_length=8)  # fr, en (the model that learns from it)
+    label = models.CharField(max_length=8, choices=Sentiment.choices)
+    previous_label = models.CharField(max_length=8, blank=True)  # what the model said
+    previous_confidence = models.FloatField(null=True, blank=True)
+    model_version = models.CharField(max_length=80, blank=True)  # the model that was corrected
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "mention"], name="sentiment_label_mention_unique")]
+        indexes = [models.Index(fields=["tenant", "language", "created_at"], name="sentiment_label_lang_idx")]
+
+
+class ModelStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    TRAINING = "training", _("Training")
+    ACTIVE = "active", _("Active")
+    RETIRED = "retired", _("Retired")  # was active; can be rolled back to
+    REJECTED = "rejected", _("Rejected")  # worse than the model in place
+    FAILED = "failed", _("Failed")
+
+
+class TenantSentimentModel(TenantOwned):
+    """A sentiment model trained for one tenant and language. The artefact lives in PostgreSQL
+    (every worker can load it, row-level security guards it); at most one is active per
+    language, and with none active the tenant uses the shared model."""
+
+    language = models.CharField(max_length=8)
+    version = models.CharField(max_length=80, blank=True)
+    status = models.CharField(max_length=10, choices=ModelStatus.choices, default=ModelStatus.QUEUED)
+    artefact = models.BinaryField(editable=False, default=b"")
+    metrics = models.JSONField(default=dict, blank=True)
+    n_labels = models.IntegerField(default=0)  # tenant examples it was trained with
+    progress = models.SmallIntegerField(default=0)  # 0-100, shown while training
+    progress_message = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "language"], condition=models.Q(status="active"),
+                                    name="tenant_model_one_active"),
+        ]
+        indexes = [models.Index(fields=["tenant", "language", "-created_at"], name="tenant_model_lang_idx")]
+
+
+class Topic(TenantOwned):
+    """A tenant's topic (Delivery, Billing...): keyword/lemma rules plus example mentions."""
+
+    name = models.CharField(_("name"), max_length=80)
+    # Rule lines: a word (matches its lemma too), "a phrase", or a prefix* ; see listening/nlp/topics.py
+    keywords = models.JSONField(_("keywords"), default=list, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="topic_tenant_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TopicExample(TenantOwned):
+    """A mention given as an example of a topic (positive) or as a correction that it is not
+    one (negative). Negative examples also stop the rules from putting the topic back."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, db_constraint=False, related_name="examples")
+    mention = models.ForeignKey(Mention, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False,
+                                related_name="+")
+    text = models.TextField()
+    is_positive = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "topic", "mention"], name="topic_example_unique")]
+
+
+class TopicSource(models.TextChoices):
+    RULE = "rule", _("Rule")
+    EXAMPLE = "example", _("Similar to an example")
+    HUMAN = "human", _("Set by a person")
+
+
+class MentionTopic(TenantOwned):
+    mention = models.ForeignKey(Mention, on_delete=models.CASCADE, db_constraint=False)
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, db_constraint=False)
+    source = models.CharField(max_length=8, choices=TopicSource.choices, default=TopicSource.RULE)
+    score = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "mention", "topic"], name="mention_topic_unique")]
+        indexes = [models.Index(fields=["tenant", "topic"], name="mention_topic_topic_idx")]
+
+
+class EntityKind(models.TextChoices):
+    BRAND = "brand", _("Brand")
+    PRODUCT = "product", _("Product")
+    HANDLE = "handle", _("Handle")
+    COMPETITOR = "competitor", _("Competitor")
+
+
+class EntityTerm(TenantOwned):
+    """A brand, product, handle or competitor the tenant wants recognised (spaCy EntityRuler)."""
+
+    kind = models.CharField(_("kind"), max_length=12, choices=EntityKind.choices)
+    name = models.CharField(_("name"), max_length=120)  # the canonical name stored with the mention
+    patterns = models.JSONField(_("other spellings"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind", "name"], name="entity_term_unique")]
+
+    def __str__(self) -> str:
+        return self.name

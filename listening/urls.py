@@ -1,6 +1,6 @@
 """Under /t/<tenant_slug>/: every view is a TenantView."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -18,4 +18,6 @@ urlpatterns = [
     path("listening/quarantine/", views.QuarantineListView.as_view(), name="quarantine"),
     path("listening/quarantine/<int:item_id>/replay/", views.QuarantineReplayView.as_view(), name="quarantine-replay"),
     path("notifications/", views.NotificationListView.as_view(), name="notifications"),
+    path("", include("listening.urls_topics")),
+    path("", include("listening.urls_models")),
 ]

@@ -111,6 +111,7 @@ def build_world() -> World:
     b.members["admin-a-as-marketer"] = actions.membership_add(b.tenant.pk, actor=None, user=admin, role=Role.MARKETER)
     for tw in (a, b):
         add_listening(tw)
+        add_nlp(tw)
     return World(a, b)
 
 
@@ -151,6 +152,26 @@ def add_listening(tw: TenantWorld) -> None:
         from listening.models import QuarantinedPayload
 
         tw.quarantined = QuarantinedPayload.objects.filter(tenant_id=tid).first()
+
+
+def add_nlp(tw: TenantWorld) -> None:
+    """Rows in every NLP table: a topic with an example and a tagged mention, an entity term,
+    a correction (labelled example) and a (rejected) tenant model. Same names in both tenants."""
+    from listening.models import (EntityTerm, Mention, MentionTopic, SentimentLabel, TenantSentimentModel, Topic,
+                                  TopicExample)
+    from social_crm.tenancy.scope import tenant_context as _tc
+
+    tid = tw.tenant.pk
+    with _tc(tid):
+        mention = Mention.objects.filter(tenant_id=tid).order_by("id").first()
+        tw.topic = Topic.objects.create(tenant_id=tid, name="Delivery", keywords=["livraison", "colis", "delivery"])
+        TopicExample.objects.create(tenant_id=tid, topic=tw.topic, mention=mention, text=mention.text)
+        MentionTopic.objects.create(tenant_id=tid, mention=mention, topic=tw.topic, source="rule", score=1.0)
+        tw.entity_term = EntityTerm.objects.create(tenant_id=tid, kind="brand", name="Acme", patterns=["ACME", "@acme"])
+        tw.sentiment_label = SentimentLabel.objects.create(tenant_id=tid, mention=mention, text=mention.text, language="fr",
+                                                           label="negative", previous_label="neutral")
+        tw.tenant_model = TenantSentimentModel.objects.create(tenant_id=tid, language="fr", status="rejected",
+                                                              metrics={"note": "test world"})
 
 
 @pytest.fixture

@@ -188,7 +188,15 @@ LISTENING_API_ROUTES = [
     Route("api-nlp-analyze-token", "post", _LV, body=lambda w: {"texts": ["ok"]}, api=True, token_bound=True),
 ]
 
-PAGE_ROUTES += LISTENING_PAGE_ROUTES
-API_ROUTES += LISTENING_API_ROUTES
+# --- NLP: topics and entity terms (pages and API) ---------------------------------------------
+TOPIC_ROUTES: list[Route] = [
+]
+
+# --- NLP: corrections and the tenant's sentiment models (pages and API) -----------------------
+MODEL_ROUTES: list[Route] = [
+]
+
+PAGE_ROUTES += LISTENING_PAGE_ROUTES + [r for r in TOPIC_ROUTES + MODEL_ROUTES if not r.api]
+API_ROUTES += LISTENING_API_ROUTES + [r for r in TOPIC_ROUTES + MODEL_ROUTES if r.api]
 ALL_ROUTES = [r for r in PAGE_ROUTES + API_ROUTES if not r.token_bound]
 TOKEN_BOUND_ROUTES = [r for r in API_ROUTES if r.token_bound]

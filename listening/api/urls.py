@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import corrections, topics, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -10,6 +10,8 @@ router.register("accounts", views.ConnectedAccountViewSet, basename="api-account
 router.register("mentions", views.MentionViewSet, basename="api-mentions")
 router.register("quarantine", views.QuarantineViewSet, basename="api-quarantine")
 router.register("nlp", views.NlpViewSet, basename="api-nlp")
+topics.register(router)
+corrections.register(router)
 
 urlpatterns = [
     # Token-bound: the API token names the tenant (as the issue specifies the path).

@@ -32,6 +32,8 @@ class Action(StrEnum):
     LISTENING_VIEW = "listening.view"
     LISTENING_MANAGE = "listening.manage"
     MENTIONS_INGEST = "mentions.ingest"
+    MENTIONS_CORRECT = "mentions.correct"
+    NLP_MANAGE = "nlp.manage"
 
 
 _ALL = frozenset(Role)
@@ -51,6 +53,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.LISTENING_VIEW: _ALL,
     Action.LISTENING_MANAGE: frozenset({Role.ADMIN}),
     Action.MENTIONS_INGEST: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER}),
+    Action.MENTIONS_CORRECT: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
+    Action.NLP_MANAGE: frozenset({Role.ADMIN}),
 }
 
 ACTION_LABELS: dict[Action, str] = {
@@ -66,6 +70,8 @@ ACTION_LABELS: dict[Action, str] = {
     Action.LISTENING_VIEW: "See mentions, listening queries, channel health and the quarantine",
     Action.LISTENING_MANAGE: "Manage listening queries and connected accounts, replay quarantined records",
     Action.MENTIONS_INGEST: "Push mentions through the ingest API",
+    Action.MENTIONS_CORRECT: "Correct a mention's sentiment and topics (the tenant's model learns from it)",
+    Action.NLP_MANAGE: "Manage topics and entity terms; retrain, activate and roll back the tenant's sentiment models",
 }
 
 assert set(PERMISSIONS) == set(Action), "every Action needs a row in PERMISSIONS"
