@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lock messages check-deploy clean-var bench-ingest eval-nlp
+.PHONY: run test install lock messages check-deploy clean-var bench-ingest eval-nlp bench-nlp
 
 $(STAMP): requirements-dev.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ lock: $(STAMP)
 # has no artefact. DJANGO_DEBUG=true: a local run needs no secret key (as `make messages`).
 eval-nlp: $(STAMP)
 	DJANGO_DEBUG=true $(PY) -m social_crm.devservers exec -- $(PY) manage.py eval_nlp
+
+# The whole NLP stage on DOCS documents (default 20000, 50/50 fr/en) in one process pinned to one
+# thread: docs/s per core, model load time, peak RSS, time per stage, VADER on the same English
+# documents. Trains first if var/models has no artefact; needs no database.
+bench-nlp: $(STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m listening.bench.nlp $(if $(DOCS),--docs $(DOCS))
 
 # Update and compile the French catalog (needs GNU gettext). The compiled .mo is committed.
 messages: $(STAMP)

@@ -203,3 +203,59 @@ def test_sentiment_predict_with_forced_language(tmp_path, models_dir):
     call_command("sentiment_predict", input=str(src), output=str(dst), lang="fr", model_dir=str(models_dir), stdout=StringIO())
     rows = [json.loads(line) for line in dst.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 3 and all(r["language"] == "fr" and r["model_version"].startswith("sentiment-fr-") for r in rows)
+
+
+def test_fast_tfidf_features_equal_scikit_learns_matrices():
+    from listening.nlp.sentiment import TfidfFeatures, sentiment_tokens, tfidf_vectorizers
+    from listening.nlp.tokenize import lemma_documents
+
+    texts, _ = load_split("fr", "train")
+    normalized = [normalize(t) for t in texts[:800]] + [normalize(t) for t in FRENCH_POSTS] + [""]
+    tokens = [sentiment_tokens(doc, "fr") for doc in lemma_documents(normalized, "fr")]
+    words, chars = tfidf_vectorizers()
+    words.fit([" ".join(t) for t in tokens[:800]])
+    chars.fit(normalized[:800])
+    fast_words, fast_chars = TfidfFeatures(words), TfidfFeatures(chars)
+    for _ in range(2):  # the second pass reads the per-word cache
+        assert abs(fast_words.transform(tokens) - words.transform([" ".join(t) for t in tokens])).max() < 1e-12
+        assert abs(fast_chars.transform(normalized) - chars.transform(normalized)).max() < 1e-12
+    assert pickle.loads(pickle.dumps(fast_chars))._cache == {}  # the cache is not saved in artefacts
+
+
+def test_prepared_prediction_is_the_same_as_from_raw_text(models_dir):
+    model = load_model("fr", models_dir)
+    normalized, lemmas = model.prepare(FRENCH_POSTS)
+    assert "NEG_" not in " ".join(lemmas)  # negation marks are the sentiment features' business
+    np.testing.assert_array_equal(model.predict_proba_prepared(normalized, lemmas), model.predict_proba(FRENCH_POSTS))
+
+
+def test_an_artefact_of_the_previous_feature_format_is_refused(tmp_path, models_dir):
+    payload = pickle.loads(model_path("en", models_dir).read_bytes())
+    payload["format"] = 1  # spaCy tokens and scikit-learn vectorizers: other features
+    model_path("en", tmp_path).write_bytes(pickle.dumps(payload))
+    with pytest.raises(ModelCorruptError):
+        load_model("en", tmp_path)
+
+
+def test_lemmas_come_from_the_lookup_tables_and_keep_our_tokens():
+    from listening.nlp.tokenize import lemmas
+
+    assert lemmas(normalize("J'ai reçu les colis, ils étaient cassés 🙄 @laposte"), "fr").split() == [
+        "je", "avoir", "recevoir", "le", "colis", ",", "il", "être", "casser", "emj_face_with_rolling_eyes", "xuser"]
+    assert lemmas(normalize("I don't like the new phones"), "en").split() == ["i", "do", "not", "like", "the", "new", "phone"]
+
+
+def test_fast_language_scores_equal_py3langid():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from listening.nlp.langdetect import CANDIDATES, _softmax, language_identifier
+
+    reference = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+    reference.set_languages(CANDIDATES)
+    texts = FRENCH_POSTS + ENGLISH_POSTS + ["Hola, ¿dónde está mi pedido?", "x" * 3000, "é"]
+    identifier = language_identifier()
+    probs = _softmax(identifier.scores(texts))
+    for text, row in zip(texts, probs):
+        lang, prob = reference.classify(text)
+        assert identifier.classes[int(row.argmax())] == lang
+        assert abs(row.max() - prob) < 1e-4

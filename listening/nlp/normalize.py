@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 URL_TOKEN = "xurl"
 USER_TOKEN = "xuser"
@@ -47,29 +48,66 @@ _EMOTICON_RE = re.compile(
 
 
 def _emoji_token(char: str) -> str | None:
-    """A token for one emoji/pictograph character, or None when it is not one."""
+    """A token for one emoji/pictograph character, "" for one to drop, None when it is not one."""
+    if char in ("\u200d", "\ufe0f", "\ufe0e") or "\U0001f3fb" <= char <= "\U0001f3ff":
+        return ""  # joiners, variation selectors and skin tones carry no sentiment
     code = ord(char)
-    if code < 0x2190 or 0xFE00 <= code <= 0xFE0F or code == 0x200D:
+    if code < 0x2190 or 0xFE00 <= code <= 0xFE0F:
         return None
     if unicodedata.category(char) != "So":
         return None
     name = unicodedata.name(char, "")
     if not name:
         return None
-    # Skin-tone modifiers carry no sentiment.
     if name.startswith("EMOJI MODIFIER"):
         return ""
     return " " + EMOJI_PREFIX + re.sub(r"\W+", "_", name.lower()).strip("_") + " "
 
 
+_EMOJI_CANDIDATE_RE = re.compile("[\u200d\u2190-\U0010ffff]")
+
+
+@lru_cache(maxsize=4096)
+def _emoji_replacement(char: str) -> str:
+    token = _emoji_token(char)
+    return char if token is None else token
+
+
 def replace_emoji(text: str) -> str:
-    out = []
-    for char in text:
-        if char in ("\u200d", "\ufe0f", "\ufe0e") or "\U0001f3fb" <= char <= "\U0001f3ff":
-            continue  # joiners, variation selectors and skin tones carry no sentiment
-        token = _emoji_token(char)
-        out.append(char if token is None else token)
-    return "".join(out)
+    # Only characters from U+2190 up can be emoji: plain Latin text is left to one regex scan.
+    return _EMOJI_CANDIDATE_RE.sub(lambda m: _emoji_replacement(m.group()), text)
+
+
+def _normalize_word(word: str) -> tuple[str, int]:
+    """One whitespace-free chunk normalised; returns the text and how many elongations it had.
+
+    Every rule below is local to a chunk (links and handles are ``\\S+`` / ``\\w+``, emoticons
+    need whitespace or the edge of the text around them), so the whole text is the join of its
+    chunks, and chunks repeat a lot in social posts: they are cached (``_WORD_CACHE``).
+    """
+    lowered = word.lower()
+    if "http" in lowered or "www." in lowered:
+        word = _URL_RE.sub(f" {URL_TOKEN} ", word)
+    if "@" in word:
+        word = _USER_RE.sub(f" {USER_TOKEN} ", word)
+    word = _EMOTICON_RE.sub(lambda m: f" {EMOTICON_PREFIX}{_EMOTICON_LOOKUP[m.group(1)]} ", word)
+    if not word.isascii():
+        word = replace_emoji(word)
+    if "#" in word:
+        word = _HASHTAG_RE.sub(r" \1 ", word)
+    word = word.lower()
+    word, n_elongated = _ELONG_RE.subn(r"\1", word)
+    word = _REPEAT_PUNCT_RE.sub(r"\1\1", word)
+    return " ".join(word.split()), n_elongated
+
+
+_WORD_CACHE: dict[str, tuple[str, int]] = {}
+WORD_CACHE_SIZE = 100_000  # chunks; cleared when full (a few MB), refilled by the next posts
+
+
+def clear_cache() -> None:
+    """Forget the normalised chunks (benchmarks measure a cold start with it)."""
+    _WORD_CACHE.clear()
 
 
 def normalize(text: str) -> str:
@@ -81,17 +119,21 @@ def normalize(text: str) -> str:
         return ""
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\u2019", "'").replace("`", "'")
-    text = _URL_RE.sub(f" {URL_TOKEN} ", text)
-    text = _USER_RE.sub(f" {USER_TOKEN} ", text)
-    text = _EMOTICON_RE.sub(lambda m: f" {EMOTICON_PREFIX}{_EMOTICON_LOOKUP[m.group(1)]} ", text)
-    text = replace_emoji(text)
-    text = _HASHTAG_RE.sub(r" \1 ", text)
-    text = text.lower()
-    text, n_elongated = _ELONG_RE.subn(r"\1", text)
-    text = _REPEAT_PUNCT_RE.sub(r"\1\1", text)
+    cache = _WORD_CACHE
+    if len(cache) > WORD_CACHE_SIZE:
+        cache.clear()
+    parts = []
+    n_elongated = 0
+    for word in text.split():
+        hit = cache.get(word)
+        if hit is None:
+            hit = cache[word] = _normalize_word(word)
+        if hit[0]:
+            parts.append(hit[0])
+        n_elongated += hit[1]
     if n_elongated:
-        text += f" {ELONG_TOKEN}"
-    return " ".join(text.split())
+        parts.append(ELONG_TOKEN)
+    return " ".join(parts)
 
 
 NEGATION_CUES = {

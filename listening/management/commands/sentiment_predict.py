@@ -3,7 +3,8 @@
     manage.py sentiment_predict --input posts.txt --output scores.jsonl [--lang fr|en]
 
 Reads and scores in chunks (``CHUNK`` lines) so memory stays flat on large files; inside a
-chunk spaCy and TF-IDF work in batches. Empty lines give a neutral, low-confidence result.
+chunk the pipeline (``pipeline.analyze``) works in batches. Empty lines give a neutral,
+low-confidence result.
 """
 
 from __future__ import annotations
