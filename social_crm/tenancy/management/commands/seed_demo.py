@@ -97,7 +97,9 @@ class Command(BaseCommand):
             admin = User.objects.get(email="admin@demo.local")
             actions.membership_add(tenants["demo-sister"].pk, actor=None, user=admin, role=Role.MARKETER)
             self._listening(demo)
+            self._topics(demo)
         self.stdout.write("Demo listening: 5 queries and a replay channel streaming the demo dataset (2 mentions/s).")
+        self.stdout.write("Demo topics: the 5 starter topics, the demo brands, products and handles as entity terms.")
         credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text(f"password: {password}\n")
         self.stdout.write(self.style.SUCCESS("Demo tenant ready at http://127.0.0.1:8000/t/demo/"))
@@ -136,3 +138,22 @@ class Command(BaseCommand):
                 listening_actions.account_save(demo.pk, actor=None, platform="replay", name="Demo stream (replay)",
                                                external_id="", handle="MaisonAurore", credentials={"rate": 2.0},
                                                is_own=False)
+
+    def _topics(self, demo) -> None:
+        """The starter topics and the demo world's brands, products and handles (once): the
+        names come from the generator of the demo stream, so the entity ruler finds them."""
+        from listening.demo.generate import BLEU_COMPTOIR, MAISON_AURORE, NORDIK_HOME
+        from listening.models import EntityTerm
+        from listening.nlp import topic_actions
+
+        topic_actions.install_starter_topics(demo.pk, actor=None, language=demo.default_language)
+        own = MAISON_AURORE
+        terms = [("brand", own.name, [own.hashtag]), ("handle", "@" + own.handle, [])]
+        products = [*own.products, own.crisis_product] if own.crisis_product else list(own.products)
+        terms += [("product", p.fr, [p.en]) for p in products]
+        terms += [("competitor", b.name, [b.hashtag, "@" + b.handle]) for b in (BLEU_COMPTOIR, NORDIK_HOME)]
+        with tenant_context(demo.pk):
+            existing = set(EntityTerm.objects.filter(tenant_id=demo.pk).values_list("kind", "name"))
+            for kind, name, patterns in terms:
+                if (kind, name) not in existing:
+                    topic_actions.entity_term_save(demo.pk, actor=None, kind=kind, name=name, patterns=patterns)
