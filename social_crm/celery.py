@@ -11,10 +11,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "social_crm.settings")
 
 app = Celery("social_crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue("default"), Queue("periodic"), Queue("ingest"), Queue("nlp")]
+app.conf.task_queues = [Queue("default"), Queue("periodic"), Queue("ingest"), Queue("nlp"), Queue("training")]
 app.conf.task_routes = {
     "social_crm.core.tasks.*": {"queue": "periodic"},
     "*.fanout_*": {"queue": "periodic"},
+    # Minutes of CPU per tenant model: its own queue (and worker), so tagging never waits behind it.
+    "listening.tasks.nlp_retrain_tenant": {"queue": "training"},
     "listening.tasks.nlp_*": {"queue": "nlp"},
     "listening.tasks.*": {"queue": "ingest"},
 }
@@ -25,6 +27,8 @@ app.conf.beat_schedule = {
     "poll-channels": {"task": "listening.tasks.fanout_polls", "schedule": float(os.environ.get("POLL_INTERVAL_SECONDS", "60"))},
     # Mentions stored while no model existed, edited texts, failed tag tasks.
     "nlp-backfill": {"task": "listening.tasks.fanout_nlp_backfill", "schedule": 300.0},
+    # Tenants with enough new sentiment corrections get a retraining; lost or stuck ones are fixed.
+    "tenant-retraining": {"task": "listening.tasks.fanout_tenant_retraining", "schedule": 900.0},
     "expire-invitations": {"task": "social_crm.tenancy.tasks.fanout_expire_invitations", "schedule": crontab(minute=7)},
 }
 app.autodiscover_tasks()
