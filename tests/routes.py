@@ -19,6 +19,7 @@ class Route:
     obj: Callable | None = None  # TenantWorld -> object (of that tenant)
     body: Callable | None = None  # (World) -> a valid body for tenant A
     cross_body: Callable | None = None  # (World) -> a body that names a tenant B object
+    cross_fields: tuple[str, ...] = ("heads", "departments")  # API: the field errors cross_body must give
     api: bool = False
     token_bound: bool = False  # no tenant in the URL: the API token names it (tested on its own)
 
@@ -189,11 +190,117 @@ LISTENING_API_ROUTES = [
 ]
 
 # --- NLP: topics and entity terms (pages and API) ---------------------------------------------
+def _topic(tw):
+    return tw.topic
+
+
+def _entity_term(tw):
+    return tw.entity_term
+
+
+def _mention_id(tw) -> int:
+    from social_crm.tenancy.scope import tenant_context
+
+    with tenant_context(tw.tenant.pk):  # bodies are built outside any request: RLS needs the tenant
+        return _mention(tw).pk
+
+
+def _topic_page_body(w, tw=None):
+    return {"name": "Billing", "keywords": "facture\nrembours*\n-promo", "description": "", "is_active": "on",
+            "example_mention_ids": [_mention_id(tw or w.a)], "last_n": "200"}
+
+
+def _topic_api_body(w, tw=None):
+    return {"name": "Billing", "keywords": ["facture", "rembours*", "-promo"], "is_active": True,
+            "example_mention_ids": [_mention_id(tw or w.a)]}
+
+
+_TERM_BODY = {"kind": "product", "name": "Lampe Opaline", "patterns": "Opaline lamp", "is_active": "on"}
+_TERM_API_BODY = {"kind": "product", "name": "Lampe Opaline", "patterns": ["Opaline lamp"], "is_active": True}
+_LV2, _NM2 = Action.LISTENING_VIEW, Action.NLP_MANAGE
+_EXAMPLES = ("example_mention_ids",)
 TOPIC_ROUTES: list[Route] = [
+    Route("topics", "get", _LV2),
+    Route("topic-new", "get", _NM2),
+    Route("topic-new", "post", _NM2, body=_topic_page_body, cross_body=lambda w: _topic_page_body(w, w.b)),
+    Route("topic-edit", "get", _NM2, "topic_id", _topic),
+    Route("topic-edit", "post", _NM2, "topic_id", _topic, body=_topic_page_body,
+          cross_body=lambda w: _topic_page_body(w, w.b)),
+    Route("topic-delete", "post", _NM2, "topic_id", _topic),
+    Route("topic-starters", "post", _NM2),
+    Route("entity-terms", "get", _LV2),
+    Route("entity-term-new", "get", _NM2),
+    Route("entity-term-new", "post", _NM2, body=lambda w: _TERM_BODY),
+    Route("entity-term-edit", "get", _NM2, "term_id", _entity_term),
+    Route("entity-term-edit", "post", _NM2, "term_id", _entity_term, body=lambda w: _TERM_BODY),
+    Route("entity-term-delete", "post", _NM2, "term_id", _entity_term),
+    Route("api-topics-list", "get", _LV2, api=True),
+    Route("api-topics-list", "post", _NM2, body=_topic_api_body, cross_body=lambda w: _topic_api_body(w, w.b),
+          cross_fields=_EXAMPLES, api=True),
+    Route("api-topics-detail", "get", _LV2, "pk", _topic, api=True),
+    Route("api-topics-detail", "put", _NM2, "pk", _topic, body=_topic_api_body,
+          cross_body=lambda w: _topic_api_body(w, w.b), cross_fields=_EXAMPLES, api=True),
+    Route("api-topics-detail", "patch", _NM2, "pk", _topic, body=lambda w: {"is_active": False}, api=True),
+    Route("api-topics-detail", "delete", _NM2, "pk", _topic, api=True),
+    Route("api-topics-preview", "post", _NM2, body=lambda w: {"keywords": ["colis"], "last_n": 50},
+          cross_body=lambda w: {"keywords": ["colis"], "example_mention_ids": [_mention_id(w.b)]},
+          cross_fields=_EXAMPLES, api=True),
+    Route("api-entity-terms-list", "get", _LV2, api=True),
+    Route("api-entity-terms-list", "post", _NM2, body=lambda w: _TERM_API_BODY, api=True),
+    Route("api-entity-terms-detail", "get", _LV2, "pk", _entity_term, api=True),
+    Route("api-entity-terms-detail", "put", _NM2, "pk", _entity_term, body=lambda w: _TERM_API_BODY, api=True),
+    Route("api-entity-terms-detail", "patch", _NM2, "pk", _entity_term, body=lambda w: {"is_active": False}, api=True),
+    Route("api-entity-terms-detail", "delete", _NM2, "pk", _entity_term, api=True),
 ]
 
 # --- NLP: corrections and the tenant's sentiment models (pages and API) -----------------------
+def _tenant_model(tw):
+    return tw.tenant_model
+
+
+def _retired_model(tw):
+    """A retired tenant model with a real (tiny) artefact, so that activating it succeeds."""
+    from listening.models import TenantSentimentModel
+
+    return TenantSentimentModel.objects.create(tenant_id=tw.tenant.pk, language="en", status="retired",
+                                               version=f"sentiment-en-{tw.tenant.slug}-tiny", artefact=_tiny_artefact())
+
+
+_TINY: dict[str, bytes] = {}  # trained once per test process
+
+
+def _tiny_artefact() -> bytes:
+    from listening.nlp.data import load_split
+    from listening.nlp.sentiment import SentimentModel
+    from listening.nlp.tenant_models import model_to_bytes
+
+    if "en" not in _TINY:
+        texts, labels = load_split("en", "train")
+        _TINY["en"] = model_to_bytes(SentimentModel.train("en", texts[:300], labels[:300]))
+    return _TINY["en"]
+
+
+def _correction_body(tw, **extra):
+    return {"mention": tw.sentiment_label.mention_id, **extra}
+
+
+_NM, _MC = Action.NLP_MANAGE, Action.MENTIONS_CORRECT
 MODEL_ROUTES: list[Route] = [
+    Route("mention-sentiment", "post", _MC, "mention_id", _mention, body=lambda w: {"sentiment": "negative"}),
+    Route("mention-topic", "post", _MC, "mention_id", _mention, body=lambda w: {"topic": w.a.topic.pk, "present": "on"},
+          cross_body=lambda w: {"topic": w.b.topic.pk, "present": "on"}),
+    Route("sentiment-models", "get", _NM),
+    Route("sentiment-model-retrain", "post", _NM, body=lambda w: {"language": "en"}),
+    Route("sentiment-model-use-shared", "post", _NM, body=lambda w: {"language": "fr"}),
+    Route("sentiment-model-activate", "post", _NM, "model_id", _retired_model),
+    Route("sentiment-model-progress", "get", _NM, "model_id", _tenant_model),
+    Route("api-mention-corrections-list", "post", _MC, body=lambda w: _correction_body(w.a, sentiment="negative"),
+          cross_body=lambda w: _correction_body(w.b, sentiment="negative"), cross_fields=("mention",), api=True),
+    Route("api-sentiment-models-list", "get", _NM, api=True),
+    Route("api-sentiment-models-detail", "get", _NM, "pk", _tenant_model, api=True),
+    Route("api-sentiment-models-activate", "post", _NM, "pk", _retired_model, api=True),
+    Route("api-sentiment-models-retrain", "post", _NM, body=lambda w: {"language": "en"}, api=True),
+    Route("api-sentiment-models-use-shared", "post", _NM, body=lambda w: {"language": "fr"}, api=True),
 ]
 
 PAGE_ROUTES += LISTENING_PAGE_ROUTES + [r for r in TOPIC_ROUTES + MODEL_ROUTES if not r.api]

@@ -140,3 +140,52 @@ def test_the_analyze_endpoint_says_503_without_a_model(client, world, no_models)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {world.a.token_key}"}
     response = client.post("/api/v1/nlp/analyze", {"texts": ["bonjour"]}, content_type="application/json", **auth)
     assert response.status_code == 503
+
+
+def mention_row(tenant_id, ext):
+    with tenant_context(tenant_id):
+        m = Mention.objects.filter(tenant_id=tenant_id, external_id=ext).get()
+        return m, {mt.topic.name: mt.source for mt in m.mentiontopic_set.select_related("topic")}
+
+
+def test_the_stage_writes_review_reasons_topics_and_entities_with_the_tenants_rules(world, models):
+    from listening.nlp import topic_actions
+
+    tid = world.a.tenant.pk
+    topic_actions.topic_save(tid, actor=None, name="Billing", keywords=["facture", "rembours*"])
+    topic_actions.entity_term_save(tid, actor=None, kind="product", name="Opaline", patterns=["lampe opaline"])
+    result = ingest_page(tid, platform="x", source="poll", page=Page(mentions=[
+        mention("t-1", "Colis jamais livré et facture payée deux fois, remboursez-moi ! Acme nul"),
+        mention("t-2", "Oh great, my Opaline lamp broke on day one. Thanks a lot Acme #not")]))
+    assert nlp_tag.run(tid, result.inserted_ids) == 2
+    fr, fr_topics = mention_row(tid, "t-1")
+    en, _ = mention_row(tid, "t-2")
+    assert fr_topics == {"Delivery": "rule", "Billing": "rule"}  # the world's Delivery topic and the new one
+    assert {(e["label"], e["canonical"]) for e in fr.entities} >= {("BRAND", "Acme")}
+    assert {(e["label"], e["canonical"]) for e in en.entities} >= {("BRAND", "Acme"), ("PRODUCT", "Opaline")}
+    assert "irony" in en.review_reasons and en.needs_review and en.sentiment_source == "model"
+    # Tenant B has the same ids and a Delivery topic of its own, but neither A's Billing nor Opaline.
+    b_result = ingest_page(world.b.tenant.pk, platform="x", source="poll", page=Page(mentions=[
+        mention("t-1", "Colis jamais livré et facture payée deux fois, remboursez-moi ! Acme nul")]))
+    nlp_tag.run(world.b.tenant.pk, b_result.inserted_ids)
+    b_fr, b_topics = mention_row(world.b.tenant.pk, "t-1")
+    assert b_topics == {"Delivery": "rule"} and not any(e["canonical"] == "Opaline" for e in b_fr.entities)
+
+
+def test_a_topic_change_queues_one_retag_pass_that_updates_older_mentions(world, models, django_capture_on_commit_callbacks):
+    from listening.nlp import topic_actions
+    from listening.tasks import nlp_retopic
+
+    tid = world.a.tenant.pk
+    result = ingest_page(tid, platform="x", source="poll", page=Page(mentions=[
+        mention("o-1", "Ma facture est fausse, je demande un remboursement")]))
+    nlp_tag.run(tid, result.inserted_ids)
+    assert "Billing" not in mention_row(tid, "o-1")[1]
+    before = queued_nlp_tasks()
+    with django_capture_on_commit_callbacks(execute=True):
+        topic_actions.topic_save(tid, actor=None, name="Billing", keywords=["facture"])
+    with django_capture_on_commit_callbacks(execute=True):  # a second save in the same edit session
+        topic_actions.topic_save(tid, actor=None, name="Refunds", keywords=["rembours*"])
+    assert queued_nlp_tasks() == before + 1  # one delayed pass for both saves
+    assert nlp_retopic.run(tid) >= 1
+    assert mention_row(tid, "o-1")[1] == {"Billing": "rule", "Refunds": "rule"}

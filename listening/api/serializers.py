@@ -50,15 +50,30 @@ class AuthorOutSerializer(serializers.Serializer):
     profile_url = serializers.CharField()
 
 
+class MentionTopicOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="topic_id")
+    name = serializers.CharField(source="topic.name")
+    source = serializers.CharField(help_text="rule, example (similar to an example mention) or human")
+    score = serializers.FloatField(allow_null=True)
+
+
 class MentionSerializer(serializers.ModelSerializer):
     author = AuthorOutSerializer(read_only=True, allow_null=True)
     matched_queries = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    topics = MentionTopicOutSerializer(source="mentiontopic_set", many=True, read_only=True)
 
     class Meta:
         model = Mention
         fields = ["id", "platform", "external_id", "text", "language", "url", "created_at", "stored_at", "author",
                   "like_count", "share_count", "reply_count", "view_count", "parent_external_id",
-                  "conversation_external_id", "is_own", "is_repost", "is_edited", "is_deleted", "matched_queries"]
+                  "conversation_external_id", "is_own", "is_repost", "is_edited", "is_deleted", "matched_queries",
+                  "detected_language", "sentiment", "sentiment_confidence", "sentiment_scores", "sentiment_source",
+                  "nlp_model_version", "needs_review", "review_reasons", "tagged_at", "topics", "entities"]
+        extra_kwargs = {
+            "detected_language": {"help_text": "fr, en or other (the NLP stage); empty until tagged"},
+            "sentiment_source": {"help_text": "model, or human once a person corrected it"},
+            "review_reasons": {"help_text": "Why a person should check: low_confidence, irony"},
+        }
 
 
 class QuarantinedSerializer(serializers.ModelSerializer):
@@ -112,9 +127,21 @@ class AnalyzeRequestSerializer(serializers.Serializer):
     lang = serializers.ChoiceField(choices=["fr", "en"], required=False, help_text="Skip language detection.")
 
 
+class AnalysisTopicSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    source = serializers.ChoiceField(choices=["rule", "example"])
+    score = serializers.FloatField()
+
+
 class AnalysisSerializer(serializers.Serializer):
     language = serializers.CharField()
     label = serializers.ChoiceField(choices=["negative", "neutral", "positive"])
     confidence = serializers.FloatField()
     probabilities = serializers.DictField(child=serializers.FloatField())
-    model_version = serializers.CharField()
+    model_version = serializers.CharField(help_text="The tenant's own model when it has an active one, else the shared one.")
+    irony = serializers.ListField(child=serializers.CharField(), help_text="Irony cues found (names).")
+    needs_review = serializers.BooleanField()
+    review_reasons = serializers.ListField(child=serializers.CharField(), help_text="low_confidence, irony")
+    topics = AnalysisTopicSerializer(many=True)
+    entities = serializers.ListField(child=serializers.DictField())

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.conf import settings
+from django.db.models import Prefetch
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -12,7 +15,7 @@ from rest_framework.response import Response
 from listening import actions
 from listening.connectors.base import AuthorData, MentionData, Page
 from listening.ingest import ingest_page
-from listening.models import ConnectedAccount, ListeningQuery, Mention, QuarantinedPayload
+from listening.models import ConnectedAccount, ListeningQuery, Mention, MentionTopic, QuarantinedPayload
 from social_crm.tenancy.api.base import TenantScopedViewSet
 from social_crm.tenancy.permissions import Action
 
@@ -93,6 +96,10 @@ class ConnectedAccountViewSet(_Crud):
 @extend_schema(parameters=[
     OpenApiParameter("platform", str, description="Only this platform."),
     OpenApiParameter("query", int, description="Only mentions matching this listening query id."),
+    OpenApiParameter("topic", int, description="Only mentions with this topic id."),
+    OpenApiParameter("sentiment", str, enum=["negative", "neutral", "positive"], description="Only this sentiment."),
+    OpenApiParameter("language", str, enum=["fr", "en", "other"], description="Only this detected language."),
+    OpenApiParameter("needs_review", bool, description="Only mentions flagged (true) or not flagged (false) for review."),
 ])
 class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     serializer_class = MentionSerializer
@@ -100,12 +107,21 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
     action_permissions = {"list": _VIEW, "retrieve": _VIEW, "ingest": Action.MENTIONS_INGEST}
 
     def scoped_queryset(self):
-        queryset = Mention.objects.select_related("author").prefetch_related("matched_queries")
+        queryset = Mention.objects.select_related("author").prefetch_related(
+            "matched_queries", Prefetch("mentiontopic_set", MentionTopic.objects.select_related("topic")))
         params = self.request.query_params
         if params.get("platform"):
             queryset = queryset.filter(platform=params["platform"])
         if params.get("query", "").isdigit():
             queryset = queryset.filter(mentionmatch__query_id=int(params["query"]))
+        if params.get("topic", "").isdigit():
+            queryset = queryset.filter(mentiontopic__topic_id=int(params["topic"]))
+        if params.get("sentiment") in ("negative", "neutral", "positive"):
+            queryset = queryset.filter(sentiment=params["sentiment"])
+        if params.get("language") in ("fr", "en", "other"):
+            queryset = queryset.filter(detected_language=params["language"])
+        if params.get("needs_review") in ("true", "false"):
+            queryset = queryset.filter(needs_review=params["needs_review"] == "true")
         return queryset
 
     @extend_schema(request=IngestBatchSerializer, responses={201: IngestResultSerializer})
@@ -159,13 +175,28 @@ class NlpViewSet(TenantScopedViewSet):
     @extend_schema(request=AnalyzeRequestSerializer, responses={200: AnalysisSerializer(many=True), 503: None})
     @action(detail=False, methods=["post"])
     def analyze(self, request, tenant_slug=None):
-        from listening.nlp.sentiment import ModelUnavailableError, predict_texts
+        """The NLP stage on a few texts, with the tenant's models, topics and entity terms."""
+        from listening.models import Topic
+        from listening.nlp.review import review_reasons
+        from listening.nlp.sentiment import ModelUnavailableError
+        from listening.nlp.stage import analyze_for_tenant
 
         serializer = AnalyzeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        texts = data["texts"]
         try:
-            predictions = predict_texts(data["texts"], lang=data.get("lang"))
+            analyses = analyze_for_tenant(self.tenant.pk, texts,
+                                          languages=[data["lang"]] * len(texts) if data.get("lang") else None)
         except ModelUnavailableError as exc:
             return Response({"detail": f"No sentiment model is available: {exc}"}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        return Response([p.as_dict() for p in predictions])
+        names = dict(Topic.objects.filter(tenant_id=self.tenant.pk).values_list("pk", "name"))
+        threshold = settings.NLP_REVIEW_CONFIDENCE
+        out = []
+        for a in analyses:
+            reasons = review_reasons(a.confidence, a.irony, threshold)
+            out.append({**a.prediction().as_dict(), "irony": a.irony, "needs_review": bool(reasons),
+                        "review_reasons": reasons, "entities": a.entities,
+                        "topics": [{"id": h.topic_id, "name": names.get(h.topic_id, ""), "source": h.source,
+                                    "score": h.score} for h in a.topics]})
+        return Response(out)
