@@ -136,3 +136,13 @@ def test_entity_term_save_refuses_bad_input_with_field_errors(world):
     assert term.patterns == ["Opaline lamp"]  # trimmed, blank, the name itself and repeats dropped
     with tenant_context(a):
         assert EntityTerm.objects.filter(tenant_id=a).count() == 2
+
+
+def test_ner_spans_without_a_letter_are_dropped():
+    from types import SimpleNamespace
+
+    from listening.nlp.entities import _merge
+
+    spans = [SimpleNamespace(label_="MISC", text="📞 #", start_char=10, end_char=13),
+             SimpleNamespace(label_="LOC", text="Lyon", start_char=20, end_char=24)]
+    assert [e["text"] for e in _merge([], spans)] == ["Lyon"]

@@ -160,8 +160,8 @@ def _merge(ruler: list[dict], ner_spans) -> list[dict]:
     """Ruler entities plus the NER spans that overlap none of them, in text order."""
     merged = list(ruler)
     for ent in ner_spans:
-        if ent.label_ not in NER_LABELS:
-            continue
+        if ent.label_ not in NER_LABELS or not any(c.isalpha() for c in ent.text):
+            continue  # the small model sometimes tags an emoji or a lone "#" as MISC
         if any(ent.start_char < r["end"] and r["start"] < ent.end_char for r in ruler):
             continue
         merged.append({"label": ent.label_, "text": ent.text, "start": ent.start_char, "end": ent.end_char,

@@ -102,7 +102,7 @@ def _normalize_word(word: str) -> tuple[str, int]:
 
 
 _WORD_CACHE: dict[str, tuple[str, int]] = {}
-WORD_CACHE_SIZE = 100_000  # chunks; cleared when full (a few MB), refilled by the next posts
+WORD_CACHE_SIZE = 200_000  # chunks; cleared when full (a few MB), refilled by the next posts
 
 
 def clear_cache() -> None:

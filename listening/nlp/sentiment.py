@@ -123,7 +123,7 @@ class TfidfFeatures:
     so a text's n-grams are its words' n-grams put together, and each distinct word's feature
     ids are computed once per process (``CACHE_SIZE`` words, then the cache starts over)."""
 
-    CACHE_SIZE = 50_000
+    CACHE_SIZE = 200_000
 
     def __init__(self, vectorizer):
         self.analyzer = vectorizer.analyzer
@@ -155,7 +155,7 @@ class TfidfFeatures:
         cache, miss = self._cache, self._word_ids
         pieces, indptr, total = [], [0], 0
         for text in texts:
-            for word in text.split():
+            for word in text.lower().split():  # one entry per lower-case word ("Great" = "great")
                 ids = cache.get(word)
                 if ids is None:
                     ids = miss(word)
