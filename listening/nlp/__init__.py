@@ -1,7 +1,8 @@
-"""NLP for mentions: offline language detection, social-media normalisation, spaCy lemmas and
-a per-language scikit-learn sentiment model (see ``sentiment.py``).
+"""NLP for mentions: offline language detection, social-media normalisation, lookup-table
+lemmas, a per-language scikit-learn sentiment model (``sentiment.py``), irony cues, the tenant's
+topics and entities, corrections and tenant models; ``pipeline.analyze`` runs them over a batch.
 
-Nothing here downloads anything at run time: the spaCy French model, the English lemma tables,
+Nothing here downloads anything at run time: the spaCy French model (NER), the lemma tables,
 the language-identification model and the VADER lexicon all come from PyPI packages.
 """
 

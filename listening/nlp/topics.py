@@ -4,8 +4,8 @@ A topic is a set of keyword lines plus example mentions. One line is one term; a
 has any term of a topic (and none of its exclusions) is about it:
 
 * ``livraison``: the word, or any word with the same lemma (``livraison`` matches "livraisons",
-  ``deliver`` matches "delivered"; keywords are lemmatised at build time with the same spaCy
-  pipelines as the mentions, French and English);
+  ``deliver`` matches "delivered"; keywords are lemmatised at build time with the same lookup
+  tables as the mentions, French and English);
 * ``"service client"``: the phrase, word for word, in the normalised text;
 * ``rembours*``: any word starting with these letters (two at least);
 * ``#sav``: the hashtag (given only the normalised text, where a hashtag is a plain word, it
