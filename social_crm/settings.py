@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "social_crm.core",
     "listening",
     "inbox",
+    "social_crm.customers",
     "analytics",
     "social_crm.core.admin_site.PlatformAdminConfig",
     "django.contrib.auth",

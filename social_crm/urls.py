@@ -27,9 +27,13 @@ urlpatterns = [
     path("invitations/<str:token>/", tenancy_views.accept_invitation, name="invitation-accept"),
     path("t/<slug:tenant_slug>/", include("social_crm.tenancy.urls")),
     path("t/<slug:tenant_slug>/", include("listening.urls")),
+    path("t/<slug:tenant_slug>/", include("inbox.urls")),
+    path("t/<slug:tenant_slug>/", include("social_crm.customers.urls")),
     path("webhooks/facebook", listening_webhooks.facebook, name="webhook-facebook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("social_crm.tenancy.api.urls")),
     path("api/v1/", include("listening.api.urls")),
+    path("api/v1/", include("inbox.api.urls")),
+    path("api/v1/", include("social_crm.customers.api_urls")),
 ]

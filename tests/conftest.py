@@ -109,9 +109,14 @@ def build_world() -> World:
         _token, tw.token_key = actions.api_token_create(tid, user=tenant_admin, name="ci")
     # The A admin also belongs to B, as a marketer (same e-mail, other role).
     b.members["admin-a-as-marketer"] = actions.membership_add(b.tenant.pk, actor=None, user=admin, role=Role.MARKETER)
+    from .world_customers import add_customers
+    from .world_inbox import add_inbox
+
     for tw in (a, b):
         add_listening(tw)
         add_nlp(tw)
+        add_inbox(tw)
+        add_customers(tw)
     return World(a, b)
 
 

@@ -303,7 +303,20 @@ MODEL_ROUTES: list[Route] = [
     Route("api-sentiment-models-use-shared", "post", _NM, body=lambda w: {"language": "fr"}, api=True),
 ]
 
-PAGE_ROUTES += LISTENING_PAGE_ROUTES + [r for r in TOPIC_ROUTES + MODEL_ROUTES if not r.api]
-API_ROUTES += LISTENING_API_ROUTES + [r for r in TOPIC_ROUTES + MODEL_ROUTES if r.api]
+# --- Inbox: conversations, notes, bulk actions, saved views (pages and API) -------------------
+INBOX_ROUTES: list[Route] = [
+]
+
+# --- Inbox: routing rules, department alerts, SLA policies (pages and API) --------------------
+ROUTING_ROUTES: list[Route] = [
+]
+
+# --- Customers: records, identities, link suggestions, merges, CSV (pages and API) -----------
+CUSTOMER_ROUTES: list[Route] = [
+]
+
+_MORE = TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES
+PAGE_ROUTES += LISTENING_PAGE_ROUTES + [r for r in _MORE if not r.api]
+API_ROUTES += LISTENING_API_ROUTES + [r for r in _MORE if r.api]
 ALL_ROUTES = [r for r in PAGE_ROUTES + API_ROUTES if not r.token_bound]
 TOKEN_BOUND_ROUTES = [r for r in API_ROUTES if r.token_bound]

@@ -34,6 +34,12 @@ class Action(StrEnum):
     MENTIONS_INGEST = "mentions.ingest"
     MENTIONS_CORRECT = "mentions.correct"
     NLP_MANAGE = "nlp.manage"
+    INBOX_VIEW = "inbox.view"
+    INBOX_WORK = "inbox.work"
+    ROUTING_MANAGE = "routing.manage"
+    ALERTS_ACT = "alerts.act"
+    CUSTOMERS_VIEW = "customers.view"
+    CUSTOMERS_MANAGE = "customers.manage"
 
 
 _ALL = frozenset(Role)
@@ -55,6 +61,12 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MENTIONS_INGEST: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER}),
     Action.MENTIONS_CORRECT: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
     Action.NLP_MANAGE: frozenset({Role.ADMIN}),
+    Action.INBOX_VIEW: _ALL,
+    Action.INBOX_WORK: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
+    Action.ROUTING_MANAGE: frozenset({Role.ADMIN}),
+    Action.ALERTS_ACT: frozenset({Role.ADMIN, Role.DEPARTMENT_HEAD}),
+    Action.CUSTOMERS_VIEW: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
+    Action.CUSTOMERS_MANAGE: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER}),
 }
 
 ACTION_LABELS: dict[Action, str] = {
@@ -72,6 +84,12 @@ ACTION_LABELS: dict[Action, str] = {
     Action.MENTIONS_INGEST: "Push mentions through the ingest API",
     Action.MENTIONS_CORRECT: "Correct a mention's sentiment and topics (the tenant's model learns from it)",
     Action.NLP_MANAGE: "Manage topics and entity terms; retrain, activate and roll back the tenant's sentiment models",
+    Action.INBOX_VIEW: "See the inbox, conversations and their activity",
+    Action.INBOX_WORK: "Triage conversations: assign, status, priority, tags, notes, bulk actions, saved views",
+    Action.ROUTING_MANAGE: "Manage routing rules, SLA policies and relevance rules",
+    Action.ALERTS_ACT: "Acknowledge, comment, hand back and escalate department alerts",
+    Action.CUSTOMERS_VIEW: "See customer records, identities and timelines",
+    Action.CUSTOMERS_MANAGE: "Create, link, merge and import customers; export them",
 }
 
 assert set(PERMISSIONS) == set(Action), "every Action needs a row in PERMISSIONS"

@@ -1,0 +1,3 @@
+"""Under /t/<tenant_slug>/: every view is a TenantView."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Under /api/v1/: tenant endpoints under t/<tenant_slug>/, on TenantScopedViewSet."""
+
+urlpatterns: list = []

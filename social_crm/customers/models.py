@@ -1,0 +1,1 @@
+"""Customer records and the social identities linked to them (issue #5)."""
