@@ -19,6 +19,7 @@ app.conf.task_routes = {
     "listening.tasks.nlp_retrain_tenant": {"queue": "training"},
     "listening.tasks.nlp_*": {"queue": "nlp"},
     "listening.tasks.*": {"queue": "ingest"},
+    "inbox.tasks.*": {"queue": "default"},
 }
 app.conf.beat_schedule = {
     # Proves beat -> broker -> worker end to end; /healthz reports its age.
