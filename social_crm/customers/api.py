@@ -1,0 +1,244 @@
+"""Customers API: thin viewsets over social_crm.customers.actions / linking / csv_io.
+
+Reading needs CUSTOMERS_VIEW; every write, the CSV import and the export CUSTOMERS_MANAGE. An
+action's ValidationError is a 400 with field errors (social_crm.tenancy.api.errors): e.g.
+another tenant's customer id in "customer", "merged" or "merge_record"."""
+
+from __future__ import annotations
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from social_crm.tenancy.api.base import TenantScopedViewSet
+from social_crm.tenancy.permissions import Action
+
+from . import actions, csv_io
+from .models import Customer, LinkSuggestion, MergeRecord, SocialIdentity, SuggestionStatus, Tier
+
+_VIEW, _MANAGE = Action.CUSTOMERS_VIEW, Action.CUSTOMERS_MANAGE
+_CRUD = {"list": _VIEW, "retrieve": _VIEW, "create": _MANAGE, "update": _MANAGE, "partial_update": _MANAGE,
+         "destroy": _MANAGE}
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    emails = serializers.ListField(child=serializers.CharField(max_length=254), required=False, max_length=50)
+    phones = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=50,
+                                   help_text="Normalised to E.164; a national number starting with 0 is read as French.")
+    handles = serializers.ListField(child=serializers.CharField(max_length=500), required=False, max_length=50,
+                                    help_text="Handles (@name) and profile URLs known from the CRM.")
+    tier = serializers.ChoiceField(choices=Tier.choices, required=False)
+    is_vip = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "emails", "phones", "handles", "external_crm_id", "tier", "is_vip", "notes",
+                  "consent_marketing", "consent_contact", "consent_at", "merged_into", "created_at", "updated_at"]
+        read_only_fields = ["id", "merged_into", "created_at", "updated_at"]
+        validators = []
+
+
+class IdentitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SocialIdentity
+        fields = ["id", "platform", "platform_user_id", "handle", "name", "profile_url", "author", "customer",
+                  "linked_at", "created_at"]
+        read_only_fields = fields
+
+
+class SuggestionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LinkSuggestion
+        fields = ["id", "identity", "customer", "confidence", "evidence", "status", "decided_at", "created_at"]
+        read_only_fields = fields
+
+
+class MergeRecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MergeRecord
+        fields = ["id", "survivor", "merged", "created_at", "undone_at"]
+        read_only_fields = fields
+
+
+class MergeRequestSerializer(serializers.Serializer):
+    merged = serializers.IntegerField(min_value=1, help_text="The customer merged into this one (the survivor).")
+
+
+class UndoMergeRequestSerializer(serializers.Serializer):
+    merge_record = serializers.IntegerField(min_value=1)
+
+
+class LinkRequestSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(min_value=1)
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(required=False, help_text="The CSV file (multipart).")
+    csv = serializers.CharField(required=False, help_text="Or the CSV text itself (JSON).")
+
+
+class ImportReportSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    rejected = serializers.ListField(child=serializers.DictField())
+
+
+def _id(serializer_class, request, field: str) -> int:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data[field]
+
+
+class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                      mixins.UpdateModelMixin, mixins.DestroyModelMixin, TenantScopedViewSet):
+    """Customers; the list shows live ones (``?merged=1`` adds the merged), ``?q=`` searches
+    name, e-mail and external id."""
+
+    serializer_class = CustomerSerializer
+    model = Customer
+    ordering = "name"
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    action_permissions = {**_CRUD, "merge": _MANAGE, "undo_merge": _MANAGE, "import_csv": _MANAGE,
+                          "export_csv": _MANAGE}
+
+    def scoped_queryset(self):
+        queryset = Customer.objects.all()
+        if self.action == "list":
+            if self.request.query_params.get("merged") != "1":
+                queryset = queryset.filter(merged_into__isnull=True)
+            if q := self.request.query_params.get("q", "").strip():
+                from .selectors import search
+
+                queryset = search(queryset, q)
+        return queryset
+
+    def _save(self, serializer, customer_id=None):
+        data, instance = serializer.validated_data, serializer.instance
+
+        def value(name, default):
+            return data[name] if name in data else getattr(instance, name, default)
+
+        serializer.instance = actions.customer_save(
+            self.tenant.pk, actor=self.request.user, customer_id=customer_id, name=value("name", ""),
+            emails=value("emails", []), phones=value("phones", []), handles=value("handles", []),
+            external_crm_id=value("external_crm_id", ""), tier=value("tier", Tier.STANDARD), notes=value("notes", ""),
+            consent_marketing=value("consent_marketing", False), consent_contact=value("consent_contact", False),
+            consent_at=data.get("consent_at"))
+
+    def perform_create(self, serializer):
+        self._save(serializer)
+
+    def perform_update(self, serializer):
+        self._save(serializer, serializer.instance.pk)
+
+    def perform_destroy(self, instance):
+        actions.customer_delete(self.tenant.pk, actor=self.request.user, customer_id=instance.pk)
+
+    @extend_schema(request=MergeRequestSerializer, responses=MergeRecordSerializer)
+    @action(detail=True, methods=["post"])
+    def merge(self, request, tenant_slug=None, pk=None):
+        """Merge the customer ``merged`` into this one (the survivor)."""
+        survivor = self.get_object()
+        record = actions.customer_merge(self.tenant.pk, actor=request.user, survivor_id=survivor.pk,
+                                        merged_id=_id(MergeRequestSerializer, request, "merged"))
+        return Response(MergeRecordSerializer(record).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UndoMergeRequestSerializer, responses=MergeRecordSerializer)
+    @action(detail=False, methods=["post"], url_path="undo-merge")
+    def undo_merge(self, request, tenant_slug=None):
+        """Undo a merge exactly (refused when the survivor changed since)."""
+        record = actions.customer_merge_undo(self.tenant.pk, actor=request.user,
+                                             merge_id=_id(UndoMergeRequestSerializer, request, "merge_record"))
+        return Response(MergeRecordSerializer(record).data)
+
+    @extend_schema(request=ImportRequestSerializer, responses=ImportReportSerializer)
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_csv(self, request, tenant_slug=None):
+        """Import customers from CSV: a report with the rejected rows (row number and reason)."""
+        upload = request.FILES.get("file")
+        if upload is not None:
+            data = upload.read(csv_io.MAX_IMPORT_BYTES + 1)
+        elif isinstance(request.data.get("csv"), str):
+            data = request.data["csv"].encode()
+        else:
+            raise serializers.ValidationError({"file": ["Send a CSV file (multipart \"file\") or its text (\"csv\")."]})
+        report = csv_io.customers_import(self.tenant.pk, actor=request.user, data=data)
+        return Response(report.as_dict())
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=False, methods=["get"], url_path="export")
+    def export_csv(self, request, tenant_slug=None):
+        """The live customers as CSV (streamed; the same columns as the import)."""
+        response = StreamingHttpResponse(csv_io.customers_export(self.tenant.pk, actor=request.user),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="customers-{self.tenant.slug}.csv"'
+        return response
+
+
+class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """Social identities; ``?customer=<id>`` or ``?linked=0`` filter the list."""
+
+    serializer_class = IdentitySerializer
+    model = SocialIdentity
+    ordering = "-id"
+    action_permissions = {"list": _VIEW, "retrieve": _VIEW, "link": _MANAGE, "unlink": _MANAGE}
+
+    def scoped_queryset(self):
+        queryset = SocialIdentity.objects.all()
+        params = self.request.query_params
+        if self.action == "list" and params.get("customer", "").isdigit():
+            queryset = queryset.filter(customer_id=int(params["customer"]))
+        if self.action == "list" and params.get("linked") in ("0", "1"):
+            queryset = queryset.filter(customer__isnull=params["linked"] == "0")
+        return queryset
+
+    @extend_schema(request=LinkRequestSerializer, responses=IdentitySerializer)
+    @action(detail=True, methods=["post"])
+    def link(self, request, tenant_slug=None, pk=None):
+        identity = actions.identity_link(self.tenant.pk, actor=request.user, identity_id=self.get_object().pk,
+                                         customer_id=_id(LinkRequestSerializer, request, "customer"))
+        return Response(IdentitySerializer(identity).data)
+
+    @extend_schema(request=None, responses=IdentitySerializer)
+    @action(detail=True, methods=["post"])
+    def unlink(self, request, tenant_slug=None, pk=None):
+        identity = actions.identity_unlink(self.tenant.pk, actor=request.user, identity_id=self.get_object().pk)
+        return Response(IdentitySerializer(identity).data)
+
+
+class LinkSuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """Link suggestions, strongest first; pending ones by default (``?status=`` any status,
+    ``?identity=`` / ``?customer=`` narrow)."""
+
+    serializer_class = SuggestionSerializer
+    model = LinkSuggestion
+    ordering = "-id"
+    action_permissions = {"list": _VIEW, "retrieve": _VIEW, "confirm": _MANAGE, "reject": _MANAGE}
+
+    def scoped_queryset(self):
+        queryset = LinkSuggestion.objects.all()
+        if self.action != "list":
+            return queryset
+        params = self.request.query_params
+        wanted = params.get("status", SuggestionStatus.PENDING)
+        queryset = queryset.filter(status=wanted) if wanted in SuggestionStatus.values else queryset
+        for name in ("identity", "customer"):
+            if params.get(name, "").isdigit():
+                queryset = queryset.filter(**{f"{name}_id": int(params[name])})
+        return queryset
+
+    @extend_schema(request=None, responses=SuggestionSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, tenant_slug=None, pk=None):
+        suggestion = actions.suggestion_confirm(self.tenant.pk, actor=request.user, suggestion_id=self.get_object().pk)
+        return Response(SuggestionSerializer(suggestion).data)
+
+    @extend_schema(request=None, responses=SuggestionSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, tenant_slug=None, pk=None):
+        suggestion = actions.suggestion_reject(self.tenant.pk, actor=request.user, suggestion_id=self.get_object().pk)
+        return Response(SuggestionSerializer(suggestion).data)
