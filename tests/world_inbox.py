@@ -45,3 +45,28 @@ def add_inbox(tw) -> None:
             body_fr="Bonjour {first_name}, désolés pour le retard de la commande {order_number}.")
         tw.saved_view = SavedView.objects.create(tenant_id=tid, user=cm, name="My open",
                                                  filters={"status": ["open"], "assignee": ["me"]})
+
+
+def make_mention(tw, external_id: str, text: str = "Colis en retard", *, minutes: int = 0, author: str = "u-7",
+                 matched: bool = True, **fields):
+    """A tagged mention of the tenant (platform x), optionally matched by the world's brand query.
+    ``minutes`` after 2026-11-02 10:00 UTC. Same external ids in both tenants on purpose."""
+    from datetime import datetime, timedelta
+    from datetime import timezone as dt_timezone
+
+    from listening.models import Author, Mention, MentionMatch
+    from social_crm.tenancy.scope import tenant_context
+
+    tid = tw.tenant.pk
+    fields.setdefault("sentiment", "negative")
+    with tenant_context(tid):
+        who = None
+        if author:
+            who, _created = Author.objects.get_or_create(tenant_id=tid, platform="x", platform_user_id=author,
+                                                         defaults={"handle": f"h{author}", "name": f"Name {author}"})
+        mention = Mention.objects.create(
+            tenant_id=tid, platform="x", external_id=external_id, text=text, author=who,
+            created_at=datetime(2026, 11, 2, 10, tzinfo=dt_timezone.utc) + timedelta(minutes=minutes), **fields)
+        if matched:
+            MentionMatch.objects.create(tenant_id=tid, mention=mention, query=tw.query)
+    return mention
