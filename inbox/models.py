@@ -26,6 +26,8 @@ class InboxSettings(TenantOwned):
     # Relevance rules for listening hits (see inbox/relevance.py): which mentions open a
     # conversation. The tenant's own posts and plain reposts never do.
     relevance = models.JSONField(default=dict, blank=True)
+    # An alert nobody acknowledged goes one level up after this many minutes (inbox/alerts.py).
+    alert_escalation_minutes = models.PositiveIntegerField(_("alert escalation delay (minutes)"), default=30)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="inbox_settings_one_per_tenant")]

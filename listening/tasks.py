@@ -199,10 +199,20 @@ def ingest_webhook(tenant_id: int, account_id: int, platform: str, page_payload:
 @shared_task(name="listening.tasks.nlp_tag", acks_late=True, ignore_result=True,
              autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=10)
 def nlp_tag(tenant_id: int, mention_ids: list[int]) -> int:
-    """Tag new mentions. Idempotent (same model, same values); database outages retry."""
+    """Tag new mentions, then hand them to the inbox (with or without a model: a mention that
+    names the brand's account opens a conversation either way). Idempotent (same model, same
+    values; the inbox skips what it already has); database outages retry."""
     from .nlp.stage import tag_mentions
 
-    return tag_mentions(tenant_id, mention_ids)
+    tagged = tag_mentions(tenant_id, mention_ids)
+    _to_inbox(tenant_id, mention_ids)
+    return tagged
+
+
+def _to_inbox(tenant_id: int, mention_ids: list[int]) -> None:
+    from inbox.tasks import inbox_attach
+
+    inbox_attach.apply_async((tenant_id, mention_ids))
 
 
 @shared_task(name="listening.tasks.nlp_backfill", acks_late=True, ignore_result=True,
@@ -214,6 +224,8 @@ def nlp_backfill(tenant_id: int) -> int:
 
     ids = untagged_ids(tenant_id)
     tagged = tag_mentions(tenant_id, ids) if ids else 0
+    if tagged:  # now tagged, some may pass the inbox's relevance rules
+        _to_inbox(tenant_id, ids)
     if tagged and len(ids) == BACKFILL_BATCH:
         nlp_backfill.apply_async((tenant_id,), queue="nlp")
     else:

@@ -31,5 +31,10 @@ app.conf.beat_schedule = {
     # Tenants with enough new sentiment corrections get a retraining; lost or stuck ones are fixed.
     "tenant-retraining": {"task": "listening.tasks.fanout_tenant_retraining", "schedule": 900.0},
     "expire-invitations": {"task": "social_crm.tenancy.tasks.fanout_expire_invitations", "schedule": crontab(minute=7)},
+    # Unacknowledged department alerts go one level up; new SLA breaches are recorded once.
+    "alert-escalations": {"task": "inbox.tasks.fanout_alert_escalations", "schedule": 60.0},
+    "sla-breaches": {"task": "inbox.tasks.fanout_sla_breaches", "schedule": 60.0},
+    # The morning e-mail of open alerts to department heads who do not live in the tool.
+    "alert-digests": {"task": "inbox.tasks.fanout_alert_digests", "schedule": crontab(hour=7, minute=30)},
 }
 app.autodiscover_tasks()

@@ -364,6 +364,8 @@ SPECTACULAR_SETTINGS = {
         "PlatformEnum": "listening.models.Platform.choices",
         "PolledPlatformEnum": "listening.api.serializers.POLLED_PLATFORM_CHOICES",
         "LanguageEnum": ["fr", "en"],
+        "ConversationStatusEnum": "inbox.models.Status.choices",
+        "AlertStatusEnum": "inbox.models.AlertStatus.choices",
     },
     # `check --deploy` checks the deployment, not the API documentation; the schema is
     # checked on its own with `manage.py spectacular --validate --fail-on-warn`.

@@ -304,15 +304,212 @@ MODEL_ROUTES: list[Route] = [
 ]
 
 # --- Inbox: conversations, notes, bulk actions, saved views (pages and API) -------------------
+def _conversation(tw):
+    return tw.conversation
+
+
+def _admins_view(tw):
+    """A saved view of the tenant admin (only its owner may change it)."""
+    from inbox.models import SavedView
+
+    view, _created = SavedView.objects.get_or_create(tenant_id=tw.tenant.pk, user=tw.members[Role.ADMIN].user,
+                                                     name="Admin's view", defaults={"filters": {"status": ["new"]}})
+    return view
+
+
+def _conversation_id(tw) -> int:
+    from social_crm.tenancy.scope import tenant_context
+
+    with tenant_context(tw.tenant.pk):
+        return tw.conversation.pk
+
+
+_IV, _IW = Action.INBOX_VIEW, Action.INBOX_WORK
+_VIEW_BODY = {"name": "Urgent", "filters": {"priority": ["urgent"]}, "is_shared": False}
 INBOX_ROUTES: list[Route] = [
+    Route("inbox", "get", _IV),
+    Route("inbox-conversation", "get", _IV, "conversation_id", _conversation),
+    Route("inbox-conversation-update", "post", _IW, "conversation_id", _conversation, body=lambda w: {"status": "open"},
+          cross_body=lambda w: {"department": w.b.departments["legal"].pk}),
+    Route("inbox-note", "post", _IW, "conversation_id", _conversation, body=lambda w: {"body": "@head vu"}),
+    Route("inbox-presence", "post", _IV, "conversation_id", _conversation),
+    Route("inbox-bulk", "post", _IW, body=lambda w: {"operation": "close", "conversation_ids": [_conversation_id(w.a)]},
+          cross_body=lambda w: {"operation": "close", "conversation_ids": [_conversation_id(w.b)]}),
+    Route("inbox-view-new", "post", _IW, body=lambda w: {"name": "Urgent", "filters": "priority=urgent"}),
+    Route("inbox-view-delete", "post", _IW, "view_id", _admins_view),
+    Route("inbox-settings", "get", Action.ROUTING_MANAGE),
+    Route("inbox-settings", "post", Action.ROUTING_MANAGE,
+          body=lambda w: {"author_window_hours": "12", "brand_negative": "on"}),
+    Route("api-conversations-list", "get", _IV, api=True),
+    Route("api-conversations-detail", "get", _IV, "pk", _conversation, api=True),
+    Route("api-conversations-detail", "patch", _IW, "pk", _conversation, body=lambda w: {"status": "open"},
+          cross_body=lambda w: {"department": w.b.departments["legal"].pk}, cross_fields=("department",), api=True),
+    Route("api-conversations-bulk", "post", _IW,
+          body=lambda w: {"operation": "close", "conversation_ids": [_conversation_id(w.a)]},
+          cross_body=lambda w: {"operation": "close", "conversation_ids": [_conversation_id(w.b)]},
+          cross_fields=("conversation_ids",), api=True),
+    Route("api-notes-list", "post", _IW, body=lambda w: {"conversation": _conversation_id(w.a), "body": "vu"},
+          cross_body=lambda w: {"conversation": _conversation_id(w.b), "body": "vu"}, cross_fields=("conversation",),
+          api=True),
+    Route("api-saved-views-list", "get", _IV, api=True),
+    Route("api-saved-views-list", "post", _IW, body=lambda w: _VIEW_BODY, api=True),
+    Route("api-saved-views-detail", "get", _IV, "pk", _admins_view, api=True),
+    Route("api-saved-views-detail", "put", _IW, "pk", _admins_view, body=lambda w: _VIEW_BODY, api=True),
+    Route("api-saved-views-detail", "patch", _IW, "pk", _admins_view, body=lambda w: {"is_shared": True}, api=True),
+    Route("api-saved-views-detail", "delete", _IW, "pk", _admins_view, api=True),
 ]
 
 # --- Inbox: routing rules, department alerts, SLA policies (pages and API) --------------------
+def _rule(tw):
+    return tw.routing_rule
+
+
+def _alert(tw):
+    return tw.alert
+
+
+def _sla(tw):
+    return tw.sla_policy
+
+
+def _rule_page_body(tw):
+    return {"name": "Angry VIPs", "is_active": "on", "stop": "continue", "sentiment": ["negative"],
+            "min_followers": "1000", "department": tw.departments["legal"].pk, "priority": "high", "last_n": "200"}
+
+
+def _rule_api_body(tw):
+    return {"name": "Angry VIPs", "is_active": True, "stop_processing": False,
+            "conditions": [{"field": "sentiment", "op": "in", "value": ["negative"]},
+                           {"field": "author_followers", "op": "gte", "value": 1000}],
+            "actions": [{"type": "route", "department": tw.departments["legal"].pk},
+                        {"type": "priority", "value": "high"}]}
+
+
+def _sla_page_body(w):
+    return {"name": "Urgent", "priority": "urgent", "first_response_minutes": "15", "resolution_minutes": "240",
+            "time_zone": "Europe/Paris", "hours_mon": "09:00-12:00, 14:00-18:00", "hours_tue": "09:00-18:00",
+            "holidays": "2026-12-25"}
+
+
+_SLA_API_BODY = {"name": "Urgent", "priority": "urgent", "is_default": False, "first_response_minutes": 15,
+                 "resolution_minutes": 240, "time_zone": "Europe/Paris",
+                 "business_hours": {"mon": [["09:00", "18:00"]], "tue": [["09:00", "18:00"]]},
+                 "holidays": ["2026-12-25"]}
+_RM, _AA = Action.ROUTING_MANAGE, Action.ALERTS_ACT
+_ACTIONS_FIELD = ("actions",)
 ROUTING_ROUTES: list[Route] = [
+    Route("routing-rules", "get", _RM),
+    Route("routing-rule-new", "get", _RM),
+    Route("routing-rule-new", "post", _RM, body=lambda w: _rule_page_body(w.a), cross_body=lambda w: _rule_page_body(w.b)),
+    Route("routing-rule-edit", "get", _RM, "rule_id", _rule),
+    Route("routing-rule-edit", "post", _RM, "rule_id", _rule, body=lambda w: _rule_page_body(w.a),
+          cross_body=lambda w: _rule_page_body(w.b)),
+    Route("routing-rule-delete", "post", _RM, "rule_id", _rule),
+    Route("routing-rule-move", "post", _RM, "rule_id", _rule, body=lambda w: {"direction": "down"}),
+    Route("alerts", "get", _AA),
+    Route("alert-acknowledge", "post", _AA, "alert_id", _alert),
+    Route("alert-comment", "post", _AA, "alert_id", _alert, body=lambda w: {"body": "On it."}),
+    Route("alert-hand-back", "post", _AA, "alert_id", _alert),
+    Route("alert-escalate", "post", _AA, "alert_id", _alert),
+    Route("alert-resolve", "post", _AA, "alert_id", _alert),
+    Route("sla-policies", "get", _RM),
+    Route("alert-escalation-delay", "post", _RM, body=lambda w: {"minutes": "15"}),
+    Route("sla-policy-new", "get", _RM),
+    Route("sla-policy-new", "post", _RM, body=_sla_page_body),
+    Route("sla-policy-edit", "get", _RM, "policy_id", _sla),
+    Route("sla-policy-edit", "post", _RM, "policy_id", _sla, body=_sla_page_body),
+    Route("sla-policy-delete", "post", _RM, "policy_id", _sla),
+    Route("api-routing-rules-list", "get", _RM, api=True),
+    Route("api-routing-rules-list", "post", _RM, body=lambda w: _rule_api_body(w.a),
+          cross_body=lambda w: _rule_api_body(w.b), cross_fields=_ACTIONS_FIELD, api=True),
+    Route("api-routing-rules-detail", "get", _RM, "pk", _rule, api=True),
+    Route("api-routing-rules-detail", "put", _RM, "pk", _rule, body=lambda w: _rule_api_body(w.a),
+          cross_body=lambda w: _rule_api_body(w.b), cross_fields=_ACTIONS_FIELD, api=True),
+    Route("api-routing-rules-detail", "patch", _RM, "pk", _rule, body=lambda w: {"is_active": False},
+          cross_body=lambda w: {"actions": _rule_api_body(w.b)["actions"]}, cross_fields=_ACTIONS_FIELD, api=True),
+    Route("api-routing-rules-detail", "delete", _RM, "pk", _rule, api=True),
+    Route("api-routing-rules-dry-run", "post", _RM, body=lambda w: {**_rule_api_body(w.a), "last_n": 50},
+          cross_body=lambda w: {**_rule_api_body(w.b), "last_n": 50}, cross_fields=_ACTIONS_FIELD, api=True),
+    Route("api-routing-rules-reorder", "post", _RM, body=lambda w: {"rule_ids": [w.a.routing_rule.pk]},
+          cross_body=lambda w: {"rule_ids": [w.b.routing_rule.pk]}, cross_fields=("rule_ids",), api=True),
+    Route("api-alerts-list", "get", _AA, api=True),
+    Route("api-alerts-detail", "get", _AA, "pk", _alert, api=True),
+    Route("api-alerts-acknowledge", "post", _AA, "pk", _alert, api=True),
+    Route("api-alerts-comment", "post", _AA, "pk", _alert, body=lambda w: {"body": "On it."}, api=True),
+    Route("api-alerts-hand-back", "post", _AA, "pk", _alert, api=True),
+    Route("api-alerts-escalate", "post", _AA, "pk", _alert, api=True),
+    Route("api-alerts-resolve", "post", _AA, "pk", _alert, api=True),
+    Route("api-sla-policies-list", "get", _RM, api=True),
+    Route("api-sla-policies-list", "post", _RM, body=lambda w: _SLA_API_BODY, api=True),
+    Route("api-sla-policies-detail", "get", _RM, "pk", _sla, api=True),
+    Route("api-sla-policies-detail", "put", _RM, "pk", _sla, body=lambda w: _SLA_API_BODY, api=True),
+    Route("api-sla-policies-detail", "patch", _RM, "pk", _sla, body=lambda w: {"resolution_minutes": 600}, api=True),
+    Route("api-sla-policies-detail", "delete", _RM, "pk", _sla, api=True),
 ]
 
 # --- Customers: records, identities, link suggestions, merges, CSV (pages and API) -----------
+def _customer(tw):
+    return tw.customer
+
+
+def _identity(tw):
+    return tw.identity
+
+
+def _suggestion(tw):
+    return tw.suggestion
+
+
+def _merge_record(tw):
+    return tw.merge_record
+
+
+def _customer_body(w, api=False):
+    lists = {"emails": ["ana@example.com"], "phones": ["+33 6 00 00 00 01"], "handles": ["@ana"]}
+    if not api:
+        lists = {k: "\n".join(v) for k, v in lists.items()}
+    return {"name": "Ana Lima", "tier": "silver", "external_crm_id": "CRM-9", "notes": "", **lists}
+
+
+_CV, _CM = Action.CUSTOMERS_VIEW, Action.CUSTOMERS_MANAGE
+_CSV = "name,emails,external_crm_id\nAna Lima,ana@example.com,CRM-9\n"
 CUSTOMER_ROUTES: list[Route] = [
+    Route("customers", "get", _CV),
+    Route("customer-new", "get", _CM),
+    Route("customer-new", "post", _CM, body=_customer_body),
+    Route("customer-detail", "get", _CV, "customer_id", _customer),
+    Route("customer-edit", "get", _CM, "customer_id", _customer),
+    Route("customer-edit", "post", _CM, "customer_id", _customer, body=_customer_body),
+    Route("customer-delete", "post", _CM, "customer_id", _customer),
+    Route("customer-merge", "post", _CM, "customer_id", _customer, body=lambda w: {"merged": w.a.other_customer.pk},
+          cross_body=lambda w: {"merged": w.b.other_customer.pk}),
+    Route("customer-merge-undo", "post", _CM, "merge_id", _merge_record),
+    Route("suggestion-confirm", "post", _CM, "suggestion_id", _suggestion),
+    Route("suggestion-reject", "post", _CM, "suggestion_id", _suggestion),
+    Route("identity-unlink", "post", _CM, "identity_id", _identity),
+    Route("customers-import", "get", _CM),
+    Route("customers-export", "get", _CM),
+    Route("api-customers-list", "get", _CV, api=True),
+    Route("api-customers-list", "post", _CM, body=lambda w: _customer_body(w, api=True), api=True),
+    Route("api-customers-detail", "get", _CV, "pk", _customer, api=True),
+    Route("api-customers-detail", "put", _CM, "pk", _customer, body=lambda w: _customer_body(w, api=True), api=True),
+    Route("api-customers-detail", "patch", _CM, "pk", _customer, body=lambda w: {"tier": "vip"}, api=True),
+    Route("api-customers-detail", "delete", _CM, "pk", _customer, api=True),
+    Route("api-customers-merge", "post", _CM, "pk", _customer, body=lambda w: {"merged": w.a.other_customer.pk},
+          cross_body=lambda w: {"merged": w.b.other_customer.pk}, cross_fields=("merged",), api=True),
+    Route("api-customers-undo-merge", "post", _CM, body=lambda w: {"merge_record": w.a.merge_record.pk},
+          cross_body=lambda w: {"merge_record": w.b.merge_record.pk}, cross_fields=("merge_record",), api=True),
+    Route("api-customers-import-csv", "post", _CM, body=lambda w: {"csv": _CSV}, api=True),
+    Route("api-customers-export-csv", "get", _CM, api=True),
+    Route("api-identities-list", "get", _CV, api=True),
+    Route("api-identities-detail", "get", _CV, "pk", _identity, api=True),
+    Route("api-identities-link", "post", _CM, "pk", _identity, body=lambda w: {"customer": w.a.customer.pk},
+          cross_body=lambda w: {"customer": w.b.customer.pk}, cross_fields=("customer",), api=True),
+    Route("api-identities-unlink", "post", _CM, "pk", _identity, api=True),
+    Route("api-link-suggestions-list", "get", _CV, api=True),
+    Route("api-link-suggestions-detail", "get", _CV, "pk", _suggestion, api=True),
+    Route("api-link-suggestions-confirm", "post", _CM, "pk", _suggestion, api=True),
+    Route("api-link-suggestions-reject", "post", _CM, "pk", _suggestion, api=True),
 ]
 
 _MORE = TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES

@@ -68,4 +68,17 @@ def correct_sentiment(tenant_id: int, *, actor, mention_id: int, label: str) -> 
                      data={"label": label, "previous_label": previous[0], "language": language,
                            "example_id": example.pk})
         transaction.on_commit(lambda: retrain_if_due(tenant_id, language=language))
+        # A negative held for review is routed once a person confirmed it (inbox/routing.py).
+        transaction.on_commit(lambda: _reroute(tenant_id, mention.pk))
     return mention
+
+
+def _reroute(tenant_id: int, mention_id: int) -> None:
+    from inbox.models import Direction, Message
+    from inbox.routing import route
+
+    with tenant_context(tenant_id):
+        conversation_ids = list(Message.objects.filter(tenant_id=tenant_id, mention_id=mention_id,
+                                                       direction=Direction.INBOUND).values_list("conversation_id", flat=True))
+    if conversation_ids:
+        route(tenant_id, conversation_ids)

@@ -98,8 +98,11 @@ class Command(BaseCommand):
             actions.membership_add(tenants["demo-sister"].pk, actor=None, user=admin, role=Role.MARKETER)
             self._listening(demo)
             self._topics(demo)
+            self._inbox(demo)
         self.stdout.write("Demo listening: 5 queries and a replay channel streaming the demo dataset (2 mentions/s).")
         self.stdout.write("Demo topics: the 5 starter topics, the demo brands, products and handles as entity terms.")
+        self.stdout.write("Demo inbox: an SLA policy (business hours, Paris) and rules routing complaints to "
+                          "Qualité and Service client.")
         credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text(f"password: {password}\n")
         self.stdout.write(self.style.SUCCESS("Demo tenant ready at http://127.0.0.1:8000/t/demo/"))
@@ -157,3 +160,30 @@ class Command(BaseCommand):
             for kind, name, patterns in terms:
                 if (kind, name) not in existing:
                     topic_actions.entity_term_save(demo.pk, actor=None, kind=kind, name=name, patterns=patterns)
+
+    def _inbox(self, demo) -> None:
+        """A default SLA policy and two routing rules (once): product-quality complaints go to
+        Qualité with a high priority, other complaints to Service client."""
+        from inbox.models import RoutingRule, SlaPolicy
+        from inbox.routing_rules import rule_save
+        from inbox.sla import sla_policy_save
+        from listening.models import Topic
+
+        with tenant_context(demo.pk):
+            if not SlaPolicy.objects.filter(tenant_id=demo.pk).exists():
+                weekdays = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+                sla_policy_save(demo.pk, actor=None, name="Standard", first_response_minutes=60,
+                                resolution_minutes=8 * 60, time_zone="Europe/Paris",
+                                business_hours={**weekdays, "sat": [], "sun": []}, is_default=True)
+            if RoutingRule.objects.filter(tenant_id=demo.pk).exists():
+                return
+            departments = dict(Department.objects.filter(tenant_id=demo.pk).values_list("slug", "pk"))
+            quality = Topic.objects.filter(tenant_id=demo.pk, name__in=["Qualité produit", "Product quality"]).first()
+            negative = {"field": "sentiment", "op": "in", "value": ["negative"]}
+            if quality is not None:
+                rule_save(demo.pk, actor=None, name="Qualité produit → Qualité",
+                          conditions=[negative, {"field": "topic", "op": "in", "value": [quality.pk]}],
+                          actions=[{"type": "route", "department": departments["quality"]},
+                                   {"type": "priority", "value": "high"}])
+            rule_save(demo.pk, actor=None, name="Réclamations → Service client", conditions=[negative],
+                      actions=[{"type": "route", "department": departments["customer-service"]}])
