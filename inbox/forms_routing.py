@@ -7,6 +7,7 @@ import re
 import zoneinfo
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from listening.models import ListeningQuery, Platform, Topic
@@ -168,8 +169,11 @@ def rule_initial(rule) -> dict:
 
 
 _SPANS = re.compile(r"^\s*(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})\s*$")
-DAY_LABELS = {"mon": _("Monday"), "tue": _("Tuesday"), "wed": _("Wednesday"), "thu": _("Thursday"),
-              "fri": _("Friday"), "sat": _("Saturday"), "sun": _("Sunday")}
+# Django's own catalog says "lundi" (dates in sentences); the project catalog must agree, as it
+# takes precedence, so the labels are capitalised here.
+DAY_LABELS = {key: capfirst(label) for key, label in {
+    "mon": _("Monday"), "tue": _("Tuesday"), "wed": _("Wednesday"), "thu": _("Thursday"),
+    "fri": _("Friday"), "sat": _("Saturday"), "sun": _("Sunday")}.items()}
 
 
 class SlaPolicyForm(forms.Form):

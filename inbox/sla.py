@@ -105,12 +105,19 @@ def due_dates(policy: SlaPolicy, start: datetime) -> tuple[datetime | None, date
             add_business_minutes(start, policy.resolution_minutes, **args))
 
 
+def sla_start(conversation: Conversation) -> datetime:
+    return max(conversation.first_message_at, conversation.created_at)
+
+
 def apply_policy(conversation: Conversation) -> SlaPolicy | None:
-    """Set the conversation's policy and due dates (counted from its first message). Call it
-    when a conversation is created and when its priority changes. Idempotent: writes only when
-    something changed. Runs in the caller's tenant transaction."""
+    """Set the conversation's policy and due dates, counted from its first message or, when it
+    reached us later (a backfill, a replay, a channel down for a while), from when it did: nobody
+    can answer a post before it is in the inbox. Call it when a conversation is created and when
+    its priority changes. Idempotent: writes only when something changed. Runs in the caller's
+    tenant transaction."""
     policy = policy_for(conversation.tenant_id, conversation.priority)
-    first, resolution = due_dates(policy, conversation.first_message_at) if policy else (None, None)
+    start = sla_start(conversation)
+    first, resolution = due_dates(policy, start) if policy else (None, None)
     new = (policy.pk if policy else None, first, resolution)
     if new != (conversation.sla_policy_id, conversation.first_response_due_at, conversation.resolution_due_at):
         conversation.sla_policy_id, conversation.first_response_due_at, conversation.resolution_due_at = new

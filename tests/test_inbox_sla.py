@@ -122,7 +122,7 @@ def test_apply_policy_uses_the_priority_policy_else_the_default(world):
     conversation, _m = make_conversation(tw)
     start = datetime(2026, 11, 20, 17, 30, tzinfo=PARIS)  # a Friday
     with tenant_context(tid):
-        Conversation.objects.filter(pk=conversation.pk).update(first_message_at=start)
+        Conversation.objects.filter(pk=conversation.pk).update(first_message_at=start, created_at=start)
         conversation.refresh_from_db()
         assert sla.apply_policy(conversation) == tw.sla_policy  # normal priority: the default (60 / 480)
         assert conversation.first_response_due_at == datetime(2026, 11, 23, 9, 30, tzinfo=PARIS)
@@ -147,7 +147,18 @@ def test_routing_a_priority_change_moves_the_timers(world):
     routing.route(tw.tenant.pk, [conversation.pk])
     with tenant_context(tw.tenant.pk):
         conversation.refresh_from_db()
-    assert conversation.first_response_due_at == conversation.first_message_at + timedelta(minutes=5)
+    assert conversation.first_response_due_at == sla.sla_start(conversation) + timedelta(minutes=5)
+
+
+def test_the_clock_starts_when_a_late_found_post_reached_the_inbox(world):
+    tw, tid = world.a, world.a.tenant.pk
+    conversation, _m = make_conversation(tw)
+    posted, found = datetime(2026, 11, 16, 10, 0, tzinfo=PARIS), datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)  # Mondays
+    with tenant_context(tid):
+        Conversation.objects.filter(pk=conversation.pk).update(first_message_at=posted, created_at=found)
+        conversation.refresh_from_db()
+        sla.apply_policy(conversation)  # the world's default policy: 60 business minutes
+    assert conversation.first_response_due_at == datetime(2026, 11, 23, 11, 0, tzinfo=PARIS)
 
 
 def test_breaches_are_recorded_once_and_counted(world):
