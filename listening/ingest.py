@@ -214,11 +214,15 @@ def _mark_deleted(cursor, tenant_id: int, platform: str, external_ids: list[str]
     if not external_ids:
         return 0
     cursor.execute(
-        "UPDATE listening_mention SET is_deleted = true WHERE tenant_id = %s AND platform = %s "
+        "SELECT id FROM listening_mention WHERE tenant_id = %s AND platform = %s "
         "AND external_id = ANY(%s) AND NOT is_deleted",
         [tenant_id, platform, sorted(external_ids)],
     )
-    return cursor.rowcount
+    ids = [row[0] for row in cursor.fetchall()]
+    # A platform deletion removes the text (GDPR): ids and metrics stay, texts derived go too.
+    from social_crm.customers.gdpr import anonymise_mentions
+
+    return anonymise_mentions(tenant_id, ids)["mentions"]
 
 
 class StaleCursor(Exception):

@@ -35,6 +35,8 @@ app.conf.beat_schedule = {
     "alert-escalations": {"task": "inbox.tasks.fanout_alert_escalations", "schedule": 60.0},
     "sla-breaches": {"task": "inbox.tasks.fanout_sla_breaches", "schedule": 60.0},
     # The morning e-mail of open alerts to department heads who do not live in the tool.
+    # GDPR: mentions past the tenant's retention period are anonymised (social_crm/customers/gdpr.py).
+    "gdpr-retention": {"task": "social_crm.customers.tasks.fanout_retention", "schedule": crontab(minute=17)},
     "alert-digests": {"task": "inbox.tasks.fanout_alert_digests", "schedule": crontab(hour=7, minute=30)},
 }
 app.autodiscover_tasks()

@@ -510,6 +510,18 @@ CUSTOMER_ROUTES: list[Route] = [
     Route("api-link-suggestions-detail", "get", _CV, "pk", _suggestion, api=True),
     Route("api-link-suggestions-confirm", "post", _CM, "pk", _suggestion, api=True),
     Route("api-link-suggestions-reject", "post", _CM, "pk", _suggestion, api=True),
+    # GDPR (social_crm/customers/gdpr.py): export for managers, erasure and retention for admins.
+    Route("customer-gdpr-export", "get", _CM, "customer_id", _customer),
+    Route("customer-gdpr-erase", "post", Action.SETTINGS_MANAGE, "customer_id", _customer),
+    Route("gdpr-privacy", "get", Action.SETTINGS_MANAGE),
+    Route("gdpr-privacy", "post", Action.SETTINGS_MANAGE, body=lambda w: {"retention_days": 30}),
+    Route("gdpr-handle-export", "get", Action.SETTINGS_MANAGE),
+    Route("gdpr-handle-erase", "post", Action.SETTINGS_MANAGE, body=lambda w: {"platform": "x", "handle": "someone"}),
+    Route("api-customers-gdpr-export", "get", _CM, "pk", _customer, api=True),
+    Route("api-customers-gdpr-erase", "post", Action.SETTINGS_MANAGE, "pk", _customer, api=True),
+    Route("api-gdpr-export", "post", _CM, body=lambda w: {"platform": "x", "handle": "someone"}, api=True),
+    Route("api-gdpr-erase", "post", Action.SETTINGS_MANAGE, body=lambda w: {"platform": "x", "handle": "someone"},
+          api=True),
 ]
 
 _MORE = TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES

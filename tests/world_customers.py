@@ -22,3 +22,7 @@ def add_customers(tw) -> None:
     tw.identity = linking.identity_for_author(tid, author_id)  # "@someone": the handle evidence
     tw.suggestion = linking.suggest_links(tid, tw.identity.pk)[0]
     tw.other_customer = actions.customer_save(tid, actor=None, name="Jeanne Martin", emails=["jeanne@example.com"])
+    from social_crm.customers import gdpr
+
+    # PrivacySettings: a retention period (GDPR), long enough to leave the world's mentions alone.
+    tw.privacy_settings = gdpr.privacy_update(tid, actor=None, retention_days=3650)

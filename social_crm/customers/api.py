@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from social_crm.tenancy.api.base import TenantScopedViewSet
 from social_crm.tenancy.permissions import Action
 
-from . import actions, csv_io
+from . import actions, csv_io, gdpr
 from .models import Customer, LinkSuggestion, MergeRecord, SocialIdentity, SuggestionStatus, Tier
 
 _VIEW, _MANAGE = Action.CUSTOMERS_VIEW, Action.CUSTOMERS_MANAGE
@@ -103,7 +103,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     ordering = "name"
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     action_permissions = {**_CRUD, "merge": _MANAGE, "undo_merge": _MANAGE, "import_csv": _MANAGE,
-                          "export_csv": _MANAGE}
+                          "export_csv": _MANAGE, "gdpr_export": _MANAGE, "gdpr_erase": Action.SETTINGS_MANAGE}
 
     def scoped_queryset(self):
         queryset = Customer.objects.all()
@@ -178,6 +178,20 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         response["Content-Disposition"] = f'attachment; filename="customers-{self.tenant.slug}.csv"'
         return response
 
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["get"], url_path="gdpr-export")
+    def gdpr_export(self, request, tenant_slug=None, pk=None):
+        """Everything held about this customer (GDPR access request), as JSON."""
+        customer = self.get_object()
+        return Response(gdpr.export_subject(self.tenant.pk, actor=request.user, customer_id=customer.pk))
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["post"], url_path="gdpr-erase")
+    def gdpr_erase(self, request, tenant_slug=None, pk=None):
+        """Erase this customer (GDPR): tenant admins only. Returns the counts."""
+        customer = self.get_object()
+        return Response(gdpr.erase_subject(self.tenant.pk, actor=request.user, customer_id=customer.pk))
+
 
 class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Social identities; ``?customer=<id>`` or ``?linked=0`` filter the list."""
@@ -242,3 +256,34 @@ class LinkSuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
     def reject(self, request, tenant_slug=None, pk=None):
         suggestion = actions.suggestion_reject(self.tenant.pk, actor=request.user, suggestion_id=self.get_object().pk)
         return Response(SuggestionSerializer(suggestion).data)
+
+
+class SubjectSerializer(serializers.Serializer):
+    platform = serializers.CharField(max_length=20)
+    handle = serializers.CharField(max_length=200)
+
+
+class GdprViewSet(TenantScopedViewSet):
+    """GDPR requests about a social handle: ``export/?platform=&handle=`` (CUSTOMERS_MANAGE) and
+    ``erase/`` (tenant admins). A customer's are actions of the customer."""
+
+    model = SocialIdentity
+    action_permissions = {"export": _MANAGE, "erase": Action.SETTINGS_MANAGE}
+
+    def scoped_queryset(self):
+        return SocialIdentity.objects.all()
+
+    @extend_schema(parameters=[SubjectSerializer], request=SubjectSerializer, responses={200: dict})
+    @action(detail=False, methods=["get", "post"])
+    def export(self, request, tenant_slug=None):
+        """The subject in the query (GET) or the body (POST: keeps the handle out of access logs)."""
+        subject = SubjectSerializer(data=request.query_params if request.method == "GET" else request.data)
+        subject.is_valid(raise_exception=True)
+        return Response(gdpr.export_subject(self.tenant.pk, actor=request.user, **subject.validated_data))
+
+    @extend_schema(request=SubjectSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"])
+    def erase(self, request, tenant_slug=None):
+        subject = SubjectSerializer(data=request.data)
+        subject.is_valid(raise_exception=True)
+        return Response(gdpr.erase_subject(self.tenant.pk, actor=request.user, **subject.validated_data))

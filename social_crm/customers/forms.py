@@ -47,3 +47,16 @@ class ImportForm(forms.Form):
                            help_text=format_lazy(_("First line: the column names (at least name). Columns: "
                                                    "{columns}. Several e-mails or phones in a cell: separate them "
                                                    "with ;."), columns=", ".join(COLUMNS)))
+
+
+class PrivacyForm(forms.Form):
+    retention_days = forms.IntegerField(label=_("Retention period (days)"), min_value=0, max_value=36500,
+                                        help_text=_("Mentions older than this are anonymised every hour. "
+                                                    "0 keeps them forever."))
+
+
+class SubjectForm(forms.Form):
+    """A social handle as a GDPR subject (export or erase)."""
+
+    platform = forms.CharField(label=_("Platform"), max_length=20)
+    handle = forms.CharField(label=_("Handle"), max_length=200)

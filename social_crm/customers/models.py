@@ -160,3 +160,15 @@ class MergeRecord(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.merged_id} → {self.survivor_id}"
+
+
+class PrivacySettings(TenantOwned):
+    """One row per tenant: the GDPR retention period (social_crm/customers/gdpr.py). Mentions
+    older than ``retention_days`` are anonymised by the beat task ``fanout_retention``;
+    0 keeps them forever."""
+
+    retention_days = models.PositiveIntegerField(_("retention period (days, 0 = keep forever)"), default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="privacy_settings_one_per_tenant")]

@@ -19,4 +19,10 @@ urlpatterns = [
     path("customers/suggestions/<int:suggestion_id>/reject/", views.SuggestionRejectView.as_view(),
          name="suggestion-reject"),
     path("customers/identities/<int:identity_id>/unlink/", views.IdentityUnlinkView.as_view(), name="identity-unlink"),
+    path("customers/<int:customer_id>/gdpr-export/", views.CustomerGdprExportView.as_view(),
+         name="customer-gdpr-export"),
+    path("customers/<int:customer_id>/gdpr-erase/", views.CustomerGdprEraseView.as_view(), name="customer-gdpr-erase"),
+    path("privacy/", views.PrivacyView.as_view(), name="gdpr-privacy"),
+    path("privacy/export/", views.HandleGdprExportView.as_view(), name="gdpr-handle-export"),
+    path("privacy/erase/", views.HandleGdprEraseView.as_view(), name="gdpr-handle-erase"),
 ]

@@ -3,10 +3,12 @@ customers needs CUSTOMERS_VIEW; every change, the import and the export CUSTOMER
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
@@ -14,8 +16,8 @@ from social_crm.tenancy.base import TenantView
 from social_crm.tenancy.permissions import Action
 from social_crm.tenancy.views import apply_errors
 
-from . import actions, csv_io, selectors
-from .forms import CustomerForm, ImportForm, MergeForm
+from . import actions, csv_io, gdpr, selectors
+from .forms import CustomerForm, ImportForm, MergeForm, PrivacyForm, SubjectForm
 from .models import Customer, LinkSuggestion, SocialIdentity, SuggestionStatus
 
 PAGE_SIZE = 50
@@ -45,6 +47,7 @@ class CustomerDetailView(TenantView):
         suggestions = (LinkSuggestion.objects.filter(tenant_id=tid, customer=customer, status=SuggestionStatus.PENDING)
                        .select_related("identity").order_by("-confidence", "id"))
         return {"customer": customer, "can_manage": self.can(Action.CUSTOMERS_MANAGE),
+                "can_erase": self.can(Action.SETTINGS_MANAGE),
                 "identities": SocialIdentity.objects.filter(tenant_id=tid, customer=customer),
                 "suggestions": suggestions, "merges": selectors.recent_merges(tid, customer),
                 "duplicates": selectors.possible_duplicates(tid, customer) if not customer.merged_into_id else [],
@@ -192,3 +195,90 @@ class CustomerExportView(TenantView):
                                          content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="customers-{self.tenant.slug}.csv"'
         return response
+
+
+# --- GDPR (social_crm/customers/gdpr.py): export needs CUSTOMERS_MANAGE, erasure and the
+# retention period SETTINGS_MANAGE (tenant admins). -------------------------------------------
+
+
+def _json_download(data: dict, filename: str) -> HttpResponse:
+    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class CustomerGdprExportView(TenantView):
+    required_action = Action.CUSTOMERS_MANAGE
+
+    def get(self, request, customer_id: int):
+        customer = actions.access_customer(self.tenant.pk, customer_id)
+        data = gdpr.export_subject(self.tenant.pk, actor=request.user, customer_id=customer.pk)
+        return _json_download(data, f"gdpr-customer-{customer.pk}.json")
+
+
+class CustomerGdprEraseView(TenantView):
+    required_action = Action.SETTINGS_MANAGE
+
+    def post(self, request, customer_id: int):
+        customer = actions.access_customer(self.tenant.pk, customer_id)
+        gdpr.erase_subject(self.tenant.pk, actor=request.user, customer_id=customer.pk)
+        messages.success(request, _("The customer's personal data was erased."))
+        return redirect("customers", tenant_slug=self.tenant.slug)
+
+
+class PrivacyView(TenantView):
+    """The retention period, and export / erasure of a social handle."""
+
+    required_action = Action.SETTINGS_MANAGE
+    template_name = "customers/gdpr_privacy.html"
+
+    def page(self, status=200, **forms):
+        settings_row = gdpr.privacy_settings(self.tenant.pk)
+        context = {"form": PrivacyForm(initial={"retention_days": settings_row.retention_days}),
+                   "subject_form": SubjectForm(), **forms}
+        return self.render(status=status, **context)
+
+    def get(self, request):
+        return self.page()
+
+    def post(self, request):
+        form = PrivacyForm(request.POST)
+        if form.is_valid():
+            gdpr.privacy_update(self.tenant.pk, actor=request.user, retention_days=form.cleaned_data["retention_days"])
+            messages.success(request, _("Retention period saved."))
+            return redirect("gdpr-privacy", tenant_slug=self.tenant.slug)
+        return self.page(status=400, form=form)
+
+
+class HandleGdprExportView(PrivacyView):
+    """GET ?platform=&handle= (or POST, as the privacy page does: no handle in access logs)."""
+
+    def get(self, request):
+        if not request.GET:
+            return self.page()  # the form itself
+        return self.export(SubjectForm(request.GET))
+
+    def post(self, request):
+        return self.export(SubjectForm(request.POST))
+
+    def export(self, form):
+        if not form.is_valid():
+            return self.page(status=400, subject_form=form)
+        data = gdpr.export_subject(self.tenant.pk, actor=self.request.user, **form.cleaned_data)
+        return _json_download(data, "gdpr-handle.json")
+
+
+class HandleGdprEraseView(PrivacyView):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        form = SubjectForm(request.POST)
+        if form.is_valid():
+            try:
+                counts = gdpr.erase_subject(self.tenant.pk, actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Erased: %(authors)s account(s), %(mentions)s mention(s).") % counts)
+                return redirect("gdpr-privacy", tenant_slug=self.tenant.slug)
+        return self.page(status=400, subject_form=form)
