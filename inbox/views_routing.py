@@ -11,8 +11,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from listening.views_topics import _DeleteView as TopicsDeleteView
-from social_crm.tenancy.base import TenantView
+from social_crm.tenancy.base import ActionDeleteView, TenantView
 from social_crm.tenancy.permissions import Action
 from social_crm.tenancy.views import apply_errors
 
@@ -84,8 +83,7 @@ class RoutingRuleEditView(TenantView):
         return self.render(status=200 if dry is not None else 400, form=form, dry=dry, dry_requested=True)
 
 
-class _DeleteView(TopicsDeleteView):
-    """POST: one delete action, a message, back to the list (the topic pages' view, with our right)."""
+class _DeleteView(ActionDeleteView):
 
     required_action = Action.ROUTING_MANAGE
 

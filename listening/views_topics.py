@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.utils.translation import ngettext
 
-from social_crm.tenancy.base import TenantView
+from social_crm.tenancy.base import ActionDeleteView, TenantView
 from social_crm.tenancy.permissions import Action
 from social_crm.tenancy.views import apply_errors
 
@@ -115,17 +115,8 @@ class TopicEditView(TenantView):
                 "selected": set(data["example_mention_ids"])}
 
 
-class _DeleteView(TenantView):
-    """POST: one delete action, a message, back to the list."""
-
+class _DeleteView(ActionDeleteView):
     required_action = Action.NLP_MANAGE
-    delete_action = None  # a topic_actions function taking (tenant_id, *, actor, <id_kwarg>)
-    id_kwarg, message, list_url = "", "", ""
-
-    def post(self, request, **kwargs):
-        self.delete_action(self.tenant.pk, actor=request.user, **{self.id_kwarg: kwargs[self.id_kwarg]})
-        messages.success(request, _(self.message))
-        return redirect(self.list_url, tenant_slug=self.tenant.slug)
 
 
 class TopicDeleteView(_DeleteView):

@@ -14,7 +14,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from listening.api.topics import PreviewMentionSerializer
+from listening.api.serializers import PreviewMentionSerializer
 from social_crm.tenancy.api.base import TenantScopedViewSet
 from social_crm.tenancy.permissions import Action
 

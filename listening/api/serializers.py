@@ -145,3 +145,12 @@ class AnalysisSerializer(serializers.Serializer):
     review_reasons = serializers.ListField(child=serializers.CharField(), help_text="low_confidence, irony")
     topics = AnalysisTopicSerializer(many=True)
     entities = serializers.ListField(child=serializers.DictField())
+
+
+class PreviewMentionSerializer(serializers.Serializer):
+    """A mention in short, as previews and dry runs (topics, routing rules) list them."""
+
+    id = serializers.IntegerField()
+    platform = serializers.CharField()
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()

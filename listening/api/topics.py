@@ -15,6 +15,8 @@ from rest_framework.response import Response
 from listening.models import EntityKind, EntityTerm, Topic, TopicExample
 from listening.nlp import topic_actions
 from social_crm.tenancy.api.base import TenantScopedViewSet
+
+from .serializers import PreviewMentionSerializer
 from social_crm.tenancy.permissions import Action
 
 _VIEW, _MANAGE = Action.LISTENING_VIEW, Action.NLP_MANAGE
@@ -65,13 +67,6 @@ class TopicPreviewSerializer(serializers.Serializer):
     negative_mention_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
                                                  default=list, max_length=500)
     last_n = serializers.ChoiceField(choices=topic_actions.PREVIEW_SIZES, required=False, default=200)
-
-
-class PreviewMentionSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    platform = serializers.CharField()
-    text = serializers.CharField()
-    created_at = serializers.DateTimeField()
 
 
 class PreviewHitSerializer(serializers.Serializer):

@@ -11,8 +11,9 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from social_crm.tenancy.base import TenantView
+from social_crm.tenancy.base import ActionDeleteView, TenantView
 from social_crm.tenancy.permissions import Action
 from social_crm.tenancy.views import apply_errors
 
@@ -84,13 +85,10 @@ class CustomerEditView(TenantView):
         return self.render(status=400, form=form, customer=customer)
 
 
-class CustomerDeleteView(TenantView):
+class CustomerDeleteView(ActionDeleteView):
     required_action = Action.CUSTOMERS_MANAGE
-
-    def post(self, request, customer_id: int):
-        actions.customer_delete(self.tenant.pk, actor=request.user, customer_id=customer_id)
-        messages.success(request, _("Customer deleted."))
-        return redirect("customers", tenant_slug=self.tenant.slug)
+    delete_action = staticmethod(actions.customer_delete)
+    id_kwarg, message, list_url = "customer_id", gettext_noop("Customer deleted."), "customers"
 
 
 class CustomerMergeView(CustomerDetailView):

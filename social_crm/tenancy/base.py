@@ -11,10 +11,12 @@ The API twin is ``social_crm.tenancy.api.base.TenantScopedViewSet``.
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic.base import ContextMixin
 
@@ -118,3 +120,17 @@ class TenantView(TenantScopeMixin, ContextMixin, View):
 
     def can(self, action: Action) -> bool:
         return role_can(self.membership.role, action)
+
+
+class ActionDeleteView(TenantView):
+    """POST: one domain delete action ``delete_action(tenant_id, *, actor, <id_kwarg>=id)``, a
+    success message, back to the list page named ``list_url``. Subclasses set the four
+    attributes and ``required_action``."""
+
+    delete_action = None
+    id_kwarg, message, list_url = "", "", ""
+
+    def post(self, request, **kwargs):
+        self.delete_action(self.tenant.pk, actor=request.user, **{self.id_kwarg: kwargs[self.id_kwarg]})
+        messages.success(request, _(self.message))
+        return redirect(self.list_url, tenant_slug=self.tenant.slug)
