@@ -35,6 +35,8 @@ from social_crm.tenancy.actions import audit_record
 from social_crm.tenancy.models import AuditEvent, DepartmentHead, Membership, Notification, Tenant
 from social_crm.tenancy.permissions import Role
 from social_crm.tenancy.scope import tenant_context
+from social_crm.webhooks import payloads as webhook_payloads
+from social_crm.webhooks.events import emit
 
 from .models import Alert, AlertComment, AlertStatus, Conversation, ConversationEvent, InboxSettings
 
@@ -145,6 +147,7 @@ def alert_open(tenant_id: int, *, conversation: Conversation, department, rule=N
                             title=_OPENED_TITLE, body=_OPENED_BODY, params=_params(alert),
                             url=alerts_url(Tenant.objects.get(pk=tenant_id)))
     _event(alert, op="opened", actor=actor, now=now, notified=notified)
+    emit(tenant_id, "alert.raised", webhook_payloads.alert_raised(alert))
     audit_record(tenant_id, actor=actor or "routing", action="alert.opened", target=alert,
                  data={"conversation": conversation.number, "department": department.pk,
                        "rule": rule.pk if rule else None})

@@ -62,6 +62,8 @@ from listening.nlp.review import may_escalate_automatically
 from listening.query import QuerySyntaxError, parse, prepare
 from social_crm.tenancy.models import Department, Membership, Tenant
 from social_crm.tenancy.scope import tenant_context
+from social_crm.webhooks import payloads as webhook_payloads
+from social_crm.webhooks.events import emit
 
 from . import alerts
 from .models import Conversation, ConversationEvent, Direction, Message, Priority, RoutingRule
@@ -491,6 +493,7 @@ def _route_one(tenant_id: int, conversation: Conversation, message: Message, fac
                 tenant_id=tenant_id, conversation=conversation, kind="routed", rule=rule, created_at=now,
                 data={"message": message.pk, "mention": facts.mention.pk, "rule_name": rule.name, "actions": done})
             _queue_webhooks(tenant_id, event, rule.actions)
+            emit(tenant_id, "conversation.routed", webhook_payloads.conversation_routed(conversation, event))
             applied += len(done)
         if rule.stop_processing:
             break

@@ -320,8 +320,11 @@ def ingest_page(tenant_id: int, *, platform: str, page: Page, source: str, accou
             _save_cursor(cursor, tenant_id, cursor_key, page.cursor)
         if result.inserted_ids:
             # Tag the new mentions once they are committed (edited ones: the backfill, see nlp.stage).
+            from social_crm.webhooks.events import emit
+
             from .nlp.stage import enqueue_tagging
 
             new_ids = list(result.inserted_ids)
             transaction.on_commit(lambda: enqueue_tagging(tenant_id, new_ids))
+            emit(tenant_id, "mention.stored", {"mention_ids": new_ids})  # webhooks: a no-op without subscribers
     return result

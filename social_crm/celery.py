@@ -11,7 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "social_crm.settings")
 
 app = Celery("social_crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue("default"), Queue("periodic"), Queue("ingest"), Queue("nlp"), Queue("training")]
+app.conf.task_queues = [Queue("default"), Queue("periodic"), Queue("ingest"), Queue("nlp"), Queue("training"),
+                        Queue("webhooks")]
 app.conf.task_routes = {
     "social_crm.core.tasks.*": {"queue": "periodic"},
     "*.fanout_*": {"queue": "periodic"},
@@ -20,6 +21,8 @@ app.conf.task_routes = {
     "listening.tasks.nlp_*": {"queue": "nlp"},
     "listening.tasks.*": {"queue": "ingest"},
     "inbox.tasks.*": {"queue": "default"},
+    # Outgoing webhooks: a slow receiver waits on its own queue, never in front of ingestion.
+    "social_crm.webhooks.tasks.deliver_webhook": {"queue": "webhooks"},
 }
 app.conf.beat_schedule = {
     # Proves beat -> broker -> worker end to end; /healthz reports its age.
@@ -37,6 +40,8 @@ app.conf.beat_schedule = {
     # The morning e-mail of open alerts to department heads who do not live in the tool.
     # GDPR: mentions past the tenant's retention period are anonymised (social_crm/customers/gdpr.py).
     "gdpr-retention": {"task": "social_crm.customers.tasks.fanout_retention", "schedule": crontab(minute=17)},
+    # Webhook deliveries that are due but whose task was lost (Redis restart, worker killed).
+    "webhook-deliveries": {"task": "social_crm.webhooks.tasks.fanout_webhook_deliveries", "schedule": 60.0},
     "alert-digests": {"task": "inbox.tasks.fanout_alert_digests", "schedule": crontab(hour=7, minute=30)},
 }
 app.autodiscover_tasks()

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "listening",
     "inbox",
     "social_crm.customers",
+    "social_crm.webhooks",
     "analytics",
     "social_crm.core.admin_site.PlatformAdminConfig",
     "django.contrib.auth",
@@ -271,6 +272,30 @@ FEED_ALLOW_PRIVATE_HOSTS = _bool("FEED_ALLOW_PRIVATE_HOSTS", False)
 FACEBOOK_APP_SECRET = _secret("FACEBOOK_APP_SECRET") or ""
 FACEBOOK_VERIFY_TOKEN = _secret("FACEBOOK_VERIFY_TOKEN") or ""
 FACEBOOK_GRAPH_VERSION = os.environ.get("FACEBOOK_GRAPH_VERSION", "v21.0")
+
+# --- Outgoing webhooks (social_crm/webhooks) ------------------------------------------------------
+# Receivers are URLs typed by tenants: by default they may not be private or local addresses.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = _bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)
+WEBHOOK_TIMEOUT_SECONDS = _int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# Attempts per delivery (the first included) before it is "failed"; the n-th retry waits about
+# WEBHOOK_RETRY_BASE_SECONDS x 2^(n-1) (x 0.5-1.0 jitter): 30 s, 1 min, 2 min ... about 1 h in all.
+WEBHOOK_MAX_ATTEMPTS = _int("WEBHOOK_MAX_ATTEMPTS", 8)
+try:
+    WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+except ValueError as exc:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_BASE_SECONDS must be a number of seconds") from exc
+# Failed deliveries in a row that disable an endpoint (and notify the tenant admins once).
+WEBHOOK_DISABLE_AFTER = _int("WEBHOOK_DISABLE_AFTER", 5)
+# How long a worker trusts its cached "who subscribes to what" before asking Redis (seconds).
+try:
+    WEBHOOK_SUBSCRIBERS_CACHE_SECONDS = float(os.environ.get("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", "2"))
+except ValueError as exc:
+    raise ImproperlyConfigured("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS must be a number of seconds") from exc
+for _name, _minimum in (("WEBHOOK_TIMEOUT_SECONDS", 1), ("WEBHOOK_MAX_ATTEMPTS", 1), ("WEBHOOK_DISABLE_AFTER", 1)):
+    if globals()[_name] < _minimum:
+        raise ImproperlyConfigured(f"{_name} must be at least {_minimum}")
+if WEBHOOK_RETRY_BASE_SECONDS < 0 or WEBHOOK_SUBSCRIBERS_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_BASE_SECONDS and WEBHOOK_SUBSCRIBERS_CACHE_SECONDS may not be negative")
 
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

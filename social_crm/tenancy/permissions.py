@@ -40,6 +40,7 @@ class Action(StrEnum):
     ALERTS_ACT = "alerts.act"
     CUSTOMERS_VIEW = "customers.view"
     CUSTOMERS_MANAGE = "customers.manage"
+    WEBHOOKS_MANAGE = "webhooks.manage"
 
 
 _ALL = frozenset(Role)
@@ -67,6 +68,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ALERTS_ACT: frozenset({Role.ADMIN, Role.DEPARTMENT_HEAD}),
     Action.CUSTOMERS_VIEW: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
     Action.CUSTOMERS_MANAGE: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER}),
+    Action.WEBHOOKS_MANAGE: frozenset({Role.ADMIN}),
 }
 
 ACTION_LABELS: dict[Action, str] = {
@@ -90,6 +92,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.ALERTS_ACT: "Acknowledge, comment, hand back and escalate department alerts",
     Action.CUSTOMERS_VIEW: "See customer records, identities and timelines",
     Action.CUSTOMERS_MANAGE: "Create, link, merge and import customers; export them",
+    Action.WEBHOOKS_MANAGE: "Manage outgoing webhooks, read their delivery log, replay deliveries",
 }
 
 assert set(PERMISSIONS) == set(Action), "every Action needs a row in PERMISSIONS"
