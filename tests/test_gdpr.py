@@ -158,7 +158,8 @@ def test_retention_anonymises_only_mentions_older_than_the_period(world):
     a, b = world.a.tenant.pk, world.b.tenant.pk
     subject = make_subject(world.a)
     old, recent = subject["mentions"]
-    with tenant_context(a):
+    with tenant_context(a):  # every other mention recent: the world's fixed dates age on later days
+        Mention.objects.exclude(pk=old.pk).update(created_at=timezone.now() - timedelta(days=1))
         Mention.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
     make_subject(world.b)
     with tenant_context(b):

@@ -4,7 +4,7 @@ what was stored meanwhile."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.conf import settings
@@ -23,7 +23,7 @@ def no_models(tmp_path, monkeypatch):
 
 
 def mention(ext, text):
-    return MentionData(external_id=ext, text=text, created_at=datetime(2026, 11, 4, tzinfo=timezone.utc), version_id=ext)
+    return MentionData(external_id=ext, text=text, created_at=datetime.now(timezone.utc) - timedelta(days=1), version_id=ext)  # inside NLP_RETAG_DAYS
 
 
 def tags(tenant_id, ext):
