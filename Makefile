@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lock messages check-deploy clean-var bench-ingest eval-nlp bench-nlp
+.PHONY: run test install lock messages check-deploy clean-var bench-ingest eval-nlp bench-nlp bench-inbox
 
 $(STAMP): requirements-dev.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: $(STAMP)
 # a Celery worker, the replay connector, PostgreSQL; prints mentions/s, latency, RSS, COPY ratio.
 bench-ingest: $(STAMP)
 	$(PY) -m social_crm.devservers exec -- $(PY) -m listening.bench.ingest
+
+# MENTIONS mentions (default 2000000) over TENANTS tenants (default 3) seeded with COPY into a
+# database of its own, then p50/p95 and query counts of the inbox list (filter combinations, saved
+# view, page 2) and of the conversation page. KEEP=1 keeps (and reuses) the seeded database.
+bench-inbox: $(STAMP)
+	$(PY) -m social_crm.devservers exec -- $(PY) -m inbox.bench.pages
 
 # Regenerate the hash-pinned locks from pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)

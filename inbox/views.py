@@ -37,14 +37,30 @@ def _members(tenant_id: int):
                                                                                                          "email"))
 
 
+def inbox_filter_form(tenant_id: int, data) -> InboxFilterForm:
+    return InboxFilterForm(data, tenant_id=tenant_id, members=_members(tenant_id),
+                           departments=Department.objects.filter(tenant_id=tenant_id),
+                           topics=Topic.objects.filter(tenant_id=tenant_id, is_active=True))
+
+
+def inbox_rows(form: InboxFilterForm, queryset, *, user_id: int):
+    """The inbox list query: ``queryset`` (the tenant's conversations) narrowed by the filters,
+    in keyset order (newest activity first), with what a row shows joined in."""
+    return form.apply(queryset, user_id=user_id).select_related("author", "assignee", "department") \
+        .order_by("-last_message_at", "-id")
+
+
+def inbox_page(rows, before: str | None) -> tuple[list[Conversation], bool]:
+    """One page of ``rows`` below the cursor ``before`` (None: the top), and whether more follow."""
+    page = list(keyset(rows, before)[:PAGE_SIZE + 1])
+    return page[:PAGE_SIZE], len(page) > PAGE_SIZE
+
+
 class _InboxBase(TenantView):
     model = Conversation
 
     def filter_form(self, data):
-        tid = self.tenant.pk
-        return InboxFilterForm(data, tenant_id=tid, members=_members(tid),
-                               departments=Department.objects.filter(tenant_id=tid),
-                               topics=Topic.objects.filter(tenant_id=tid, is_active=True))
+        return inbox_filter_form(self.tenant.pk, data)
 
     def visible_views(self):
         return SavedView.objects.filter(Q(user_id=self.request.user.pk) | Q(is_shared=True), tenant_id=self.tenant.pk)
@@ -64,8 +80,7 @@ class InboxView(_InboxBase):
             if saved is not None:
                 return redirect(f"{request.path}?{urlencode({**saved.filters, 'view': saved.pk}, doseq=True)}")
         form = self.filter_form(request.GET)
-        rows = form.apply(self.get_queryset(), user_id=request.user.pk) \
-            .select_related("author", "assignee", "department").order_by("-last_message_at", "-id")
+        rows = inbox_rows(form, self.get_queryset(), user_id=request.user.pk)
         after = request.GET.get("after")
         if after:  # the live poll: oldest first so a burst is shown over a few polls, then newest on top
             self.template_name = "inbox/_rows.html"
@@ -75,8 +90,7 @@ class InboxView(_InboxBase):
                 response["X-Inbox-Top"] = encode_cursor(fresh[-1])
             return response
         before = request.GET.get("before")
-        page = list(keyset(rows, before)[:PAGE_SIZE + 1])
-        more, page = len(page) > PAGE_SIZE, page[:PAGE_SIZE]
+        page, more = inbox_page(rows, before)
         return self.render(
             conversations=page, form=form, before=before or "",
             top_cursor=encode_cursor(page[0]) if page else "", next_cursor=encode_cursor(page[-1]) if more else "",

@@ -1,0 +1,1 @@
+"""Benchmarks of the inbox (``make bench-inbox``: inbox/bench/pages.py)."""
