@@ -90,6 +90,12 @@ class Conversation(TenantOwned):
             # The inbox list: newest activity first, by status (keyset on last_message_at, id).
             models.Index(fields=["tenant", "status", "-last_message_at", "-id"], name="conversation_inbox_idx"),
             models.Index(fields=["tenant", "-last_message_at", "-id"], name="conversation_recent_idx"),
+            # The inbox on work still to do (the default view, saved views, most filter sets):
+            # statuses within new/open/pending are read in keyset order from this small index and
+            # the other filters stop at the first page, instead of sorting every open row
+            # (make bench-inbox: the topic filter went from ~300 ms to a few ms at 2M mentions).
+            models.Index(fields=["tenant", "-last_message_at", "-id"], name="conversation_active_idx",
+                         condition=models.Q(status__in=["new", "open", "pending"])),
             models.Index(fields=["tenant", "assignee", "status"], name="conversation_assignee_idx"),
             models.Index(fields=["tenant", "department", "status"], name="conversation_department_idx"),
             models.Index(fields=["tenant", "author"], name="conversation_author_idx"),

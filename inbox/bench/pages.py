@@ -350,6 +350,7 @@ def main() -> int:
 
     owner = os.environ["DATABASE_URL"]
     env = database.environment(DB_NAME)
+    env["DJANGO_SETTINGS_MODULE"] = "inbox.bench.settings"
     say(f"== bench-inbox: {args.mentions:,} mentions over {args.tenants} tenants, {args.days} days; "
         f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     tenant_ids = seeded_tenants(env, args.mentions, args.tenants) if args.keep else None
