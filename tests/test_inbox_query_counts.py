@@ -107,7 +107,7 @@ def test_the_bench_measures_every_case_on_a_small_seed():
 
     name = connections["default"].settings_dict["NAME"]
     with psycopg.connect(with_database(settings.DATABASE_URL, name)) as conn:  # the owner: bypasses RLS
-        tenant_ids = seed(conn, tenants=3, mentions=2000, days=30, slug_prefix="bench")
+        tenant_ids = seed(conn, tenants=3, mentions=4000, days=2, slug_prefix="bench")
     rows = pages.measure(tenant_ids[0], repeats=2)
     subject = pages.subject_for(tenant_ids[0])
     names = [case.name for case in pages.cases(subject)]
