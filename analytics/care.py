@@ -122,10 +122,12 @@ def _base_cte(tenant_id: int, start: date, end: date, tz: str, filters: CareFilt
        WHERE {where}
     ), timed AS (
       SELECT conv.*,
-             CASE WHEN in_range THEN extract(epoch FROM GREATEST(answered_at - opened_at, interval '0'))
-                  END AS fr_seconds,
-             CASE WHEN in_range THEN extract(epoch FROM GREATEST(resolved_at - opened_at, interval '0'))
-                  END AS res_seconds
+             -- GREATEST skips NULLs: test for the end first. A reply dated before the opening
+             -- (clock skew between platforms) counts as 0, not as a negative time.
+             CASE WHEN in_range AND answered_at IS NOT NULL
+                  THEN extract(epoch FROM GREATEST(answered_at - opened_at, interval '0')) END AS fr_seconds,
+             CASE WHEN in_range AND resolved_at IS NOT NULL
+                  THEN extract(epoch FROM GREATEST(resolved_at - opened_at, interval '0')) END AS res_seconds
         FROM conv
     )"""
     return sql, params
