@@ -182,41 +182,34 @@ class CareMetricsViewSet(TenantScopedViewSet):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def _csv(self, request, rows: list[dict], columns: list[str], name: str, params: dict) -> Response:
+    def _answer(self, request, compute, name: str, columns: list[str], to_rows=None) -> Response:
+        """Validate the parameters, compute, answer JSON or (``?format=csv``) rows under ``columns``."""
+        params = self._params(request)
+        data = compute(self.tenant.pk, **params)
+        if getattr(request.accepted_renderer, "format", "") != "csv":
+            return Response(data)
         self.csv_columns = columns
         filename = f"{name}-{self.tenant.slug}-{params['start']}-{params['end']}.csv"
-        return Response(rows, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-    def _is_csv(self, request) -> bool:
-        return getattr(request.accepted_renderer, "format", "") == "csv"
+        return Response(to_rows(data) if to_rows else data,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     @extend_schema(parameters=_PARAMETERS, responses={200: _CARE, **_CSV})
     @action(detail=False, methods=["get"])
     def summary(self, request, tenant_slug=None):
         """First response and resolution times, SLA breaches, backlog, by department and by agent, and the
-        sentiment before and after the brand's first answer."""
-        params = self._params(request)
-        metrics = care.care_metrics(self.tenant.pk, **params)
-        if self._is_csv(request):
-            return self._csv(request, _long_rows(metrics), ["table", "id", "name", "metric", "value"], "care", params)
-        return Response(metrics)
+        sentiment before and after the brand's first answer. CSV: one (table, id, name, metric, value) row
+        per figure."""
+        return self._answer(request, care.care_metrics, "care", ["table", "id", "name", "metric", "value"],
+                            to_rows=_long_rows)
 
     @extend_schema(parameters=_PARAMETERS, responses={200: _DEPARTMENT_ROW.__class__(many=True), **_CSV})
     @action(detail=False, methods=["get"])
     def by_department(self, request, tenant_slug=None):
         """The care figures per department (the conversation's current one)."""
-        params = self._params(request)
-        rows = care.care_by_department(self.tenant.pk, **params)
-        if self._is_csv(request):
-            return self._csv(request, rows, ["department_id", *_TABLE_COLUMNS], "care-by-department", params)
-        return Response(rows)
+        return self._answer(request, care.care_by_department, "care-by-department", ["department_id", *_TABLE_COLUMNS])
 
     @extend_schema(parameters=_PARAMETERS, responses={200: _AGENT_ROW.__class__(many=True), **_CSV})
     @action(detail=False, methods=["get"])
     def by_agent(self, request, tenant_slug=None):
         """The care figures per agent (the conversation's current assignee)."""
-        params = self._params(request)
-        rows = care.care_by_agent(self.tenant.pk, **params)
-        if self._is_csv(request):
-            return self._csv(request, rows, ["user_id", *_TABLE_COLUMNS], "care-by-agent", params)
-        return Response(rows)
+        return self._answer(request, care.care_by_agent, "care-by-agent", ["user_id", *_TABLE_COLUMNS])
