@@ -120,6 +120,13 @@ def _base_cte(tenant_id: int, start: date, end: date, tz: str, filters: CareFilt
                        AND (c.resolved_at IS NULL OR c.resolved_at <= %(backlog_at)s)))::int AS in_backlog
         FROM {_t(Conversation)} c
        WHERE {where}
+         -- Only rows that can count somewhere: opened in the range, a target due in it, or open
+         -- at the backlog moment. The per-row look-ups above then run on those rows alone.
+         AND ((c.first_message_at >= %(lower)s AND c.first_message_at < %(upper)s)
+              OR (c.first_response_due_at >= %(lower)s AND c.first_response_due_at < %(upper)s)
+              OR (c.resolution_due_at >= %(lower)s AND c.resolution_due_at < %(upper)s)
+              OR (c.first_message_at < %(backlog_at)s
+                  AND (c.status NOT IN ('resolved', 'closed') OR c.resolved_at > %(backlog_at)s)))
     ), timed AS (
       SELECT conv.*,
              -- GREATEST skips NULLs: test for the end first. A reply dated before the opening
@@ -146,6 +153,10 @@ _FIGURES = """
 
 def _fetch(sql: str, params: dict) -> list[dict]:
     with connections[APP_ALIAS].cursor() as cursor:
+        # The correlated look-ups inflate the planner's cost past jit_above_cost, and compiling
+        # took ~1.1 s of a 1.3 s query on 98k conversations (EXPLAIN ANALYZE). SET LOCAL: this
+        # transaction only (the caller's tenant_context).
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         columns = [c.name for c in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
