@@ -38,4 +38,5 @@ urlpatterns = [
     path("api/v1/", include("inbox.api.urls")),
     path("api/v1/", include("social_crm.customers.api_urls")),
     path("api/v1/", include("social_crm.webhooks.api_urls")),
+    path("api/v1/", include("analytics.urls_care_api")),
 ]

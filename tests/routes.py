@@ -561,7 +561,14 @@ WEBHOOK_ROUTES: list[Route] = [
     Route("api-webhook-deliveries-replay", "post", _WM, "pk", _webhook_delivery, api=True),
 ]
 
-_MORE = TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES + WEBHOOK_ROUTES
+# --- Analytics: care metrics (analytics/api_care.py) -------------------------------------------
+CARE_ROUTES: list[Route] = [
+    Route("api-analytics-care", "get", Action.INBOX_VIEW, api=True),
+    Route("api-analytics-care-by-department", "get", Action.INBOX_VIEW, api=True),
+    Route("api-analytics-care-by-agent", "get", Action.INBOX_VIEW, api=True),
+]
+
+_MORE = TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES + WEBHOOK_ROUTES + CARE_ROUTES
 PAGE_ROUTES += LISTENING_PAGE_ROUTES + [r for r in _MORE if not r.api]
 API_ROUTES += LISTENING_API_ROUTES + [r for r in _MORE if r.api]
 ALL_ROUTES = [r for r in PAGE_ROUTES + API_ROUTES if not r.token_bound]
