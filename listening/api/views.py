@@ -171,6 +171,7 @@ class NlpViewSet(TenantScopedViewSet):
 
     action_permissions = {"analyze": Action.LISTENING_VIEW}
     serializer_class = AnalyzeRequestSerializer
+    pagination_class = None  # the answer is one list, one item per text given (the schema said "paginated")
 
     @extend_schema(request=AnalyzeRequestSerializer, responses={200: AnalysisSerializer(many=True), 503: None})
     @action(detail=False, methods=["post"])

@@ -42,6 +42,9 @@ class CustomerSerializer(serializers.ModelSerializer):
 
 
 class IdentitySerializer(serializers.ModelSerializer):
+    # Not a URLField: an identity seen without a profile link has "" (the schema said format uri).
+    profile_url = serializers.CharField(read_only=True, help_text="The profile's address, or empty when unknown.")
+
     class Meta:
         model = SocialIdentity
         fields = ["id", "platform", "platform_user_id", "handle", "name", "profile_url", "author", "customer",
