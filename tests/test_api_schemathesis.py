@@ -6,7 +6,8 @@ transaction. Every GET operation, and every POST with bodies generated from the 
 is called as tenant A's admin (an API token) and checked for:
 
 * ``not_a_server_error``: no 5xx, whatever the (schema-valid) input;
-* ``response_schema_conformance``: a documented status answers with a body of its schema.
+* ``response_schema_conformance``: a documented status answers with a body of its schema;
+* and each POST again with bodies that break its request schema (negative mode): never a 5xx.
 
 Bounded for a shared 2-core machine: a few examples per operation, no shrinking, derandomized
 (the same cases every run, so a failure is reproducible).
@@ -18,6 +19,7 @@ import re
 
 import pytest
 import schemathesis
+from schemathesis import GenerationMode
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
@@ -59,18 +61,19 @@ def _existing_id(path: str, tenant_slug: str, tenant_id: int):
     return obj.pk if obj else None
 
 
-def _run(operation, auth: dict, path_parameters: dict) -> list[str]:
+def _run(operation, auth: dict, path_parameters: dict, mode=GenerationMode.POSITIVE, checks=CHECKS) -> list[str]:
     failures: list[str] = []
 
-    @given(case=operation.as_strategy(path_parameters=path_parameters))
+    @given(case=operation.as_strategy(mode, path_parameters=path_parameters))
     @hypothesis_settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
                          phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     def check(case):
         try:
-            case.call_and_validate(headers=auth, checks=CHECKS)
+            case.call_and_validate(headers=auth, checks=checks)
         except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 (schemathesis' FailureGroup is a BaseExceptionGroup)
             # Recorded, not raised: every operation runs and the report lists them all.
-            failures.append(f"{operation.method.upper()} {operation.path}: {type(exc).__name__}: {str(exc)[:1500]}")
+            failures.append(f"{mode.value} {operation.method.upper()} {operation.path}: {type(exc).__name__}: "
+                            f"{str(exc)[:1500]}")
 
     check()
     return failures[:2]
@@ -81,7 +84,7 @@ def test_every_get_and_post_operation_answers_without_5xx_and_as_documented(worl
     auth = {"Authorization": f"Bearer {world.a.token_key}"}
     schema = schemathesis.openapi.from_wsgi("/api/schema/", app)
     tenant = world.a.tenant
-    failures, ran = [], 0
+    failures, ran, negative = [], 0, 0
     for result in schema.get_all_operations():
         operation = result.ok()
         if operation.method.upper() not in {"GET", "POST"} or (operation.method.upper(), operation.path) in SKIP:
@@ -92,7 +95,12 @@ def test_every_get_and_post_operation_answers_without_5xx_and_as_documented(worl
             if pk is not None:
                 path_parameters["id"] = pk
         failures += _run(operation, auth, path_parameters)
+        if operation.method.upper() == "POST" and operation.body:
+            # Bodies that break the request schema: a 4xx, never a 5xx.
+            failures += _run(operation, auth, path_parameters, GenerationMode.NEGATIVE, [not_a_server_error])
+            negative += 1
         ran += 1
-    print(f"schemathesis: {ran} operations, up to {MAX_EXAMPLES} examples each")
-    assert ran > 60, f"only {ran} operations in the schema"
+    print(f"schemathesis: {ran} operations ({negative} POSTs also with invalid bodies), up to {MAX_EXAMPLES} "
+          "examples each")
+    assert ran > 60 and negative > 20, f"only {ran} operations, {negative} with a body, in the schema"
     assert not failures, "\n\n".join(failures)

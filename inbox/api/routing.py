@@ -15,11 +15,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from listening.api.serializers import PreviewMentionSerializer
+from social_crm.tenancy.api import filters
 from social_crm.tenancy.api.base import TenantScopedViewSet
 from social_crm.tenancy.permissions import Action
 
 from .. import alerts, routing, routing_rules, sla
-from ..models import Alert, AlertComment, RoutingRule, SlaPolicy
+from ..models import Alert, AlertComment, AlertStatus, RoutingRule, SlaPolicy
 
 _MANAGE, _ACT = Action.ROUTING_MANAGE, Action.ALERTS_ACT
 _CRUD = {"list": _MANAGE, "retrieve": _MANAGE, "create": _MANAGE, "update": _MANAGE, "partial_update": _MANAGE,
@@ -88,6 +89,10 @@ class _ActionCrud(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         self.delete_action(self.tenant.pk, actor=self.request.user, **{self.id_kwarg: instance.pk})
 
 
+_RULE_FILTERS = [filters.QueryFilter("is_active", "is_active", bool, description="Only active (true) or inactive rules.")]
+
+
+@extend_schema(parameters=filters.parameters(_RULE_FILTERS))
 class RoutingRuleViewSet(_ActionCrud):
     serializer_class = RoutingRuleSerializer
     model = RoutingRule
@@ -97,7 +102,8 @@ class RoutingRuleViewSet(_ActionCrud):
     defaults = {"name": "", "conditions": [], "actions": [], "stop_processing": True, "is_active": True}
 
     def scoped_queryset(self):
-        return RoutingRule.objects.order_by("position", "id")
+        queryset = RoutingRule.objects.order_by("position", "id")
+        return filters.apply(queryset, self.request.query_params, _RULE_FILTERS) if self.action == "list" else queryset
 
     @extend_schema(request=DryRunSerializer, responses=DryRunResultSerializer)
     @action(detail=False, methods=["post"], url_path="dry-run")
@@ -148,6 +154,14 @@ class CommentBodySerializer(serializers.Serializer):
     body = serializers.CharField(max_length=5000)
 
 
+_ALERT_FILTERS = [
+    filters.QueryFilter("status", "status", choices=tuple(AlertStatus.values), description="Only alerts in this status."),
+    filters.QueryFilter("department", "department_id", int, description="Only alerts of this department."),
+    filters.QueryFilter("conversation", "conversation_id", int, description="Only alerts of this conversation."),
+]
+
+
+@extend_schema(parameters=filters.parameters(_ALERT_FILTERS))
 class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     serializer_class = AlertSerializer
     model = Alert
@@ -155,8 +169,9 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScope
                           "escalate": _ACT, "resolve": _ACT}
 
     def scoped_queryset(self):
-        return (alerts.visible_alerts(self.tenant.pk, self.membership).select_related("conversation", "department")
-                .prefetch_related("comments__author_user").order_by("-created_at", "-id"))
+        queryset = (alerts.visible_alerts(self.tenant.pk, self.membership).select_related("conversation", "department")
+                    .prefetch_related("comments__author_user").order_by("-created_at", "-id"))
+        return filters.apply(queryset, self.request.query_params, _ALERT_FILTERS) if self.action == "list" else queryset
 
     def _act(self, fn, **extra):
         alert = self.get_object()  # 404 (scoped, and the head's departments) before any write

@@ -15,7 +15,8 @@ from rest_framework.response import Response
 from listening import actions
 from listening.connectors.base import AuthorData, MentionData, Page
 from listening.ingest import ingest_page
-from listening.models import ConnectedAccount, ListeningQuery, Mention, MentionTopic, QuarantinedPayload
+from listening.models import ConnectedAccount, ListeningQuery, Mention, MentionTopic, Platform, QuarantinedPayload
+from social_crm.tenancy.api import filters
 from social_crm.tenancy.api.base import TenantScopedViewSet
 from social_crm.tenancy.permissions import Action
 
@@ -152,11 +153,25 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
         return Response(totals, status=status.HTTP_201_CREATED)
 
 
+_QUARANTINE_FILTERS = [
+    filters.QueryFilter("platform", "platform", choices=tuple(Platform.values), description="Only this platform."),
+    filters.QueryFilter("replayed", "replayed_at__isnull", bool, inverted=True,
+                        description="false: still quarantined; true: replayed and stored."),
+]
+
+
+@extend_schema(parameters=filters.parameters(_QUARANTINE_FILTERS))
 class QuarantineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     serializer_class = QuarantinedSerializer
     model = QuarantinedPayload
     ordering = "-created_at"
     action_permissions = {"list": _VIEW, "retrieve": _VIEW, "replay": _MANAGE}
+
+    def scoped_queryset(self):
+        queryset = QuarantinedPayload.objects.all()
+        if self.action == "list":
+            queryset = filters.apply(queryset, self.request.query_params, _QUARANTINE_FILTERS)
+        return queryset
 
     @extend_schema(request=None, responses=QuarantinedSerializer)
     @action(detail=True, methods=["post"])

@@ -10,10 +10,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from social_crm.tenancy import actions
-from social_crm.tenancy.models import ApiToken, AuditEvent, Department, DepartmentHead, Invitation, Membership
+from social_crm.tenancy.models import (ApiToken, AuditEvent, Department, DepartmentHead, Invitation, Membership,
+                                       Notification)
 from social_crm.tenancy.permissions import Action
 from social_crm.tenancy.scope import user_context
 
+from . import filters
 from .base import TenantScopedViewSet
 from .serializers import (
     ApiTokenCreatedSerializer,
@@ -25,6 +27,7 @@ from .serializers import (
     MembershipRoleSerializer,
     MembershipSerializer,
     MeSerializer,
+    NotificationSerializer,
 )
 
 
@@ -134,11 +137,42 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         return Response(InvitationSerializer(invitation).data)
 
 
+_AUDIT_FILTERS = [
+    filters.QueryFilter("action", "action", description='Only this action, e.g. "department.save".'),
+    filters.QueryFilter("actor", "actor_id", int, nullable=True, description="Only this user's actions (none: the system's)."),
+    filters.QueryFilter("target_type", "target_type", description='Only actions on this kind of object, e.g. "department".'),
+]
+
+
+@extend_schema(parameters=filters.parameters(_AUDIT_FILTERS))
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     serializer_class = AuditEventSerializer
     ordering = "-created_at"
     action_permissions = {"list": Action.AUDIT_VIEW, "retrieve": Action.AUDIT_VIEW}
     model = AuditEvent
+
+    def scoped_queryset(self):
+        queryset = AuditEvent.objects.all()
+        return filters.apply(queryset, self.request.query_params, _AUDIT_FILTERS) if self.action == "list" else queryset
+
+
+_NOTIFICATION_FILTERS = [
+    filters.QueryFilter("unread", "read_at__isnull", bool, description="true: only unread; false: only read ones."),
+    filters.QueryFilter("kind", "kind", description='Only this kind, e.g. "channel.broken".'),
+]
+
+
+@extend_schema(parameters=filters.parameters(_NOTIFICATION_FILTERS))
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """The caller's own notifications in this tenant (the bell in the navigation bar)."""
+
+    serializer_class = NotificationSerializer
+    ordering = "-created_at"
+    action_permissions = {"list": Action.TENANT_VIEW, "retrieve": Action.TENANT_VIEW}
+
+    def scoped_queryset(self):
+        queryset = Notification.objects.filter(user_id=self.request.user.pk)
+        return filters.apply(queryset, self.request.query_params, _NOTIFICATION_FILTERS) if self.action == "list" else queryset
 
 
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
