@@ -3,7 +3,6 @@ inbox/replies.py fills their variables when a reply is sent. Reading needs INBOX
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 
 from social_crm.tenancy.api import filters
@@ -20,18 +19,13 @@ class CannedAnswerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-_FILTERS = [filters.QueryFilter("shortcut", "shortcut", description="The answer with this shortcut.")]
-
-
-@extend_schema(parameters=filters.parameters(_FILTERS))
-class CannedAnswerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class CannedAnswerViewSet(filters.FilteredListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          TenantScopedViewSet):
     serializer_class = CannedAnswerSerializer
+    model = CannedAnswer
     ordering = "name"
     action_permissions = {"list": Action.INBOX_VIEW, "retrieve": Action.INBOX_VIEW}
-
-    def scoped_queryset(self):
-        queryset = CannedAnswer.objects.all()
-        return filters.apply(queryset, self.request.query_params, _FILTERS) if self.action == "list" else queryset
+    list_filters = [filters.QueryFilter("shortcut", "shortcut", description="The answer with this shortcut.")]
 
 
 def register(router) -> None:

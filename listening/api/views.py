@@ -153,25 +153,17 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
         return Response(totals, status=status.HTTP_201_CREATED)
 
 
-_QUARANTINE_FILTERS = [
-    filters.QueryFilter("platform", "platform", choices=tuple(Platform.values), description="Only this platform."),
-    filters.QueryFilter("replayed", "replayed_at__isnull", bool, inverted=True,
-                        description="false: still quarantined; true: replayed and stored."),
-]
-
-
-@extend_schema(parameters=filters.parameters(_QUARANTINE_FILTERS))
-class QuarantineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class QuarantineViewSet(filters.FilteredListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        TenantScopedViewSet):
     serializer_class = QuarantinedSerializer
     model = QuarantinedPayload
     ordering = "-created_at"
     action_permissions = {"list": _VIEW, "retrieve": _VIEW, "replay": _MANAGE}
-
-    def scoped_queryset(self):
-        queryset = QuarantinedPayload.objects.all()
-        if self.action == "list":
-            queryset = filters.apply(queryset, self.request.query_params, _QUARANTINE_FILTERS)
-        return queryset
+    list_filters = [
+        filters.QueryFilter("platform", "platform", choices=tuple(Platform.values), description="Only this platform."),
+        filters.QueryFilter("replayed", "replayed_at__isnull", bool, inverted=True,
+                            description="false: still quarantined; true: replayed and stored."),
+    ]
 
     @extend_schema(request=None, responses=QuarantinedSerializer)
     @action(detail=True, methods=["post"])

@@ -271,16 +271,8 @@ class LinkSuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
         return Response(SuggestionSerializer(suggestion).data)
 
 
-_MERGE_FILTERS = [
-    filters.QueryFilter("survivor", "survivor_id", int, description="Only merges into this customer."),
-    filters.QueryFilter("merged", "merged_id", int, description="Only merges of this (merged) customer."),
-    filters.QueryFilter("undone", "undone_at__isnull", bool, inverted=True,
-                        description="false: merges in force; true: undone ones."),
-]
-
-
-@extend_schema(parameters=filters.parameters(_MERGE_FILTERS))
-class MergeRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class MergeRecordViewSet(filters.FilteredListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                         TenantScopedViewSet):
     """Customer merges, newest first (the customer page's merge history); undo one with
     ``customers/undo-merge/``."""
 
@@ -288,10 +280,12 @@ class MergeRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     model = MergeRecord
     ordering = "-created_at"
     action_permissions = {"list": _VIEW, "retrieve": _VIEW}
-
-    def scoped_queryset(self):
-        queryset = MergeRecord.objects.all()
-        return filters.apply(queryset, self.request.query_params, _MERGE_FILTERS) if self.action == "list" else queryset
+    list_filters = [
+        filters.QueryFilter("survivor", "survivor_id", int, description="Only merges into this customer."),
+        filters.QueryFilter("merged", "merged_id", int, description="Only merges of this (merged) customer."),
+        filters.QueryFilter("undone", "undone_at__isnull", bool, inverted=True,
+                            description="false: merges in force; true: undone ones."),
+    ]
 
 
 class SubjectSerializer(serializers.Serializer):

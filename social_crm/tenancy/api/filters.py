@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 
 
@@ -62,3 +62,22 @@ def apply(queryset, params, filters: list[QueryFilter]):
     if errors:
         raise serializers.ValidationError(errors)
     return queryset
+
+
+class FilteredListMixin:
+    """For a TenantScopedViewSet: ``list_filters`` narrow the list (not the detail, nor writes)
+    and are documented on the list operation only. A subclass that overrides
+    ``scoped_queryset()`` passes its queryset through ``self.filter_list()``."""
+
+    list_filters: list[QueryFilter] = []
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "list_filters" in cls.__dict__:
+            extend_schema_view(list=extend_schema(parameters=parameters(cls.list_filters)))(cls)
+
+    def filter_list(self, queryset):
+        return apply(queryset, self.request.query_params, self.list_filters) if self.action == "list" else queryset
+
+    def scoped_queryset(self):
+        return self.filter_list(super().scoped_queryset())

@@ -137,42 +137,35 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         return Response(InvitationSerializer(invitation).data)
 
 
-_AUDIT_FILTERS = [
-    filters.QueryFilter("action", "action", description='Only this action, e.g. "department.save".'),
-    filters.QueryFilter("actor", "actor_id", int, nullable=True, description="Only this user's actions (none: the system's)."),
-    filters.QueryFilter("target_type", "target_type", description='Only actions on this kind of object, e.g. "department".'),
-]
-
-
-@extend_schema(parameters=filters.parameters(_AUDIT_FILTERS))
-class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class AuditEventViewSet(filters.FilteredListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        TenantScopedViewSet):
     serializer_class = AuditEventSerializer
     ordering = "-created_at"
     action_permissions = {"list": Action.AUDIT_VIEW, "retrieve": Action.AUDIT_VIEW}
     model = AuditEvent
-
-    def scoped_queryset(self):
-        queryset = AuditEvent.objects.all()
-        return filters.apply(queryset, self.request.query_params, _AUDIT_FILTERS) if self.action == "list" else queryset
-
-
-_NOTIFICATION_FILTERS = [
-    filters.QueryFilter("unread", "read_at__isnull", bool, description="true: only unread; false: only read ones."),
-    filters.QueryFilter("kind", "kind", description='Only this kind, e.g. "channel.broken".'),
-]
+    list_filters = [
+        filters.QueryFilter("action", "action", description='Only this action, e.g. "department.save".'),
+        filters.QueryFilter("actor", "actor_id", int, nullable=True,
+                            description="Only this user's actions (none: the system's)."),
+        filters.QueryFilter("target_type", "target_type",
+                            description='Only actions on this kind of object, e.g. "department".'),
+    ]
 
 
-@extend_schema(parameters=filters.parameters(_NOTIFICATION_FILTERS))
-class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class NotificationViewSet(filters.FilteredListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          TenantScopedViewSet):
     """The caller's own notifications in this tenant (the bell in the navigation bar)."""
 
     serializer_class = NotificationSerializer
     ordering = "-created_at"
     action_permissions = {"list": Action.TENANT_VIEW, "retrieve": Action.TENANT_VIEW}
+    list_filters = [
+        filters.QueryFilter("unread", "read_at__isnull", bool, description="true: only unread; false: only read ones."),
+        filters.QueryFilter("kind", "kind", description='Only this kind, e.g. "channel.broken".'),
+    ]
 
     def scoped_queryset(self):
-        queryset = Notification.objects.filter(user_id=self.request.user.pk)
-        return filters.apply(queryset, self.request.query_params, _NOTIFICATION_FILTERS) if self.action == "list" else queryset
+        return self.filter_list(Notification.objects.filter(user_id=self.request.user.pk))
 
 
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
