@@ -59,6 +59,24 @@ def _list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
+            "d": 86400, "day": 86400}
+
+
+def _rate(name: str, default: str) -> tuple[int, int] | None:
+    """``1200/minute`` -> (1200, 60); ``100/10s`` -> (100, 10); ``off`` -> None."""
+    raw = (os.environ.get(name) or default).strip().lower()
+    if raw == "off":
+        return None
+    count, _, period = raw.partition("/")
+    multiple = period.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = period[len(multiple):]
+    if not count.isdigit() or int(count) < 1 or unit not in _PERIODS or not (multiple == "" or multiple.isdigit()):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate: use <requests>/<period>, e.g. 1200/minute, "
+                                   "100/10s, or off")
+    return int(count), int(multiple or 1) * _PERIODS[unit]
+
+
 DEBUG = _bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = _secret("DJANGO_SECRET_KEY")
@@ -364,12 +382,16 @@ if not SECURE_HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 # --- REST framework -------------------------------------------------------------------------------
+# Requests per API token (or per user and tenant for a session) per window, counted in Redis
+# (social_crm/tenancy/api/throttle.py): "1200/minute", "100/10s", or "off".
+API_RATE_LIMIT = _rate("API_RATE_LIMIT", "1200/minute")  # (requests, window seconds) or None
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "social_crm.tenancy.api.authentication.TenantTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["social_crm.tenancy.api.throttle.TokenRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "social_crm.tenancy.api.pagination.ViewOrderedCursorPagination",
     "PAGE_SIZE": 50,

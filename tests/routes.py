@@ -52,6 +52,15 @@ def _audit_event(tw):
     return AuditEvent.objects.filter(tenant_id=tw.tenant.pk).first()
 
 
+def _notification(tw):
+    from social_crm.tenancy.models import Notification
+
+    note, _created = Notification.objects.get_or_create(
+        tenant_id=tw.tenant.pk, user=tw.members[Role.ADMIN].user, kind="channel.broken",
+        defaults={"title": "X channel broken", "url": f"/t/{tw.tenant.slug}/listening/accounts/"})
+    return note
+
+
 def _dept_body(w, heads=None):
     return {"name": "Quality", "slug": "quality", "description": "", "email": "",
             "heads": heads if heads is not None else [w.a.members[Role.DEPARTMENT_HEAD].pk]}
@@ -112,6 +121,8 @@ API_ROUTES = [
     Route("api-tokens-list", "post", Action.API_TOKENS_OWN, body=lambda w: {"name": "bi"}, api=True),
     Route("api-tokens-detail", "get", Action.API_TOKENS_OWN, "pk", _own_token, api=True),
     Route("api-tokens-revoke", "post", Action.API_TOKENS_OWN, "pk", _own_token, api=True),
+    Route("api-notifications-list", "get", Action.TENANT_VIEW, api=True),
+    Route("api-notifications-detail", "get", Action.TENANT_VIEW, "pk", _notification, api=True),
 ]
 
 def _query(tw):
@@ -357,6 +368,8 @@ INBOX_ROUTES: list[Route] = [
     Route("api-saved-views-detail", "put", _IW, "pk", _admins_view, body=lambda w: _VIEW_BODY, api=True),
     Route("api-saved-views-detail", "patch", _IW, "pk", _admins_view, body=lambda w: {"is_shared": True}, api=True),
     Route("api-saved-views-detail", "delete", _IW, "pk", _admins_view, api=True),
+    Route("api-canned-answers-list", "get", _IV, api=True),
+    Route("api-canned-answers-detail", "get", _IV, "pk", lambda tw: tw.canned_answer, api=True),
 ]
 
 # --- Inbox: routing rules, department alerts, SLA policies (pages and API) --------------------
@@ -510,6 +523,8 @@ CUSTOMER_ROUTES: list[Route] = [
     Route("api-link-suggestions-detail", "get", _CV, "pk", _suggestion, api=True),
     Route("api-link-suggestions-confirm", "post", _CM, "pk", _suggestion, api=True),
     Route("api-link-suggestions-reject", "post", _CM, "pk", _suggestion, api=True),
+    Route("api-merge-records-list", "get", _CV, api=True),
+    Route("api-merge-records-detail", "get", _CV, "pk", lambda tw: tw.merge_record, api=True),
     # GDPR (social_crm/customers/gdpr.py): export for managers, erasure and retention for admins.
     Route("customer-gdpr-export", "get", _CM, "customer_id", _customer),
     Route("customer-gdpr-erase", "post", Action.SETTINGS_MANAGE, "customer_id", _customer),

@@ -15,11 +15,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from listening.api.serializers import PreviewMentionSerializer
+from social_crm.tenancy.api import filters
 from social_crm.tenancy.api.base import TenantScopedViewSet
 from social_crm.tenancy.permissions import Action
 
 from .. import alerts, routing, routing_rules, sla
-from ..models import Alert, AlertComment, RoutingRule, SlaPolicy
+from ..models import Alert, AlertComment, AlertStatus, RoutingRule, SlaPolicy
 
 _MANAGE, _ACT = Action.ROUTING_MANAGE, Action.ALERTS_ACT
 _CRUD = {"list": _MANAGE, "retrieve": _MANAGE, "create": _MANAGE, "update": _MANAGE, "partial_update": _MANAGE,
@@ -88,16 +89,17 @@ class _ActionCrud(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         self.delete_action(self.tenant.pk, actor=self.request.user, **{self.id_kwarg: instance.pk})
 
 
-class RoutingRuleViewSet(_ActionCrud):
+class RoutingRuleViewSet(filters.FilteredListMixin, _ActionCrud):
     serializer_class = RoutingRuleSerializer
     model = RoutingRule
     action_permissions = {**_CRUD, "dry_run": _MANAGE, "reorder": _MANAGE}
     save_action, delete_action = staticmethod(routing_rules.rule_save), staticmethod(routing_rules.rule_delete)
     id_kwarg = "rule_id"
     defaults = {"name": "", "conditions": [], "actions": [], "stop_processing": True, "is_active": True}
+    list_filters = [filters.QueryFilter("is_active", "is_active", bool, description="Only active (true) or inactive rules.")]
 
     def scoped_queryset(self):
-        return RoutingRule.objects.order_by("position", "id")
+        return self.filter_list(RoutingRule.objects.order_by("position", "id"))
 
     @extend_schema(request=DryRunSerializer, responses=DryRunResultSerializer)
     @action(detail=False, methods=["post"], url_path="dry-run")
@@ -148,15 +150,21 @@ class CommentBodySerializer(serializers.Serializer):
     body = serializers.CharField(max_length=5000)
 
 
-class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class AlertViewSet(filters.FilteredListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     serializer_class = AlertSerializer
     model = Alert
     action_permissions = {"list": _ACT, "retrieve": _ACT, "acknowledge": _ACT, "comment": _ACT, "hand_back": _ACT,
                           "escalate": _ACT, "resolve": _ACT}
+    list_filters = [
+        filters.QueryFilter("status", "status", choices=tuple(AlertStatus.values), description="Only alerts in this status."),
+        filters.QueryFilter("department", "department_id", int, description="Only alerts of this department."),
+        filters.QueryFilter("conversation", "conversation_id", int, description="Only alerts of this conversation."),
+    ]
 
     def scoped_queryset(self):
-        return (alerts.visible_alerts(self.tenant.pk, self.membership).select_related("conversation", "department")
-                .prefetch_related("comments__author_user").order_by("-created_at", "-id"))
+        return self.filter_list(
+            alerts.visible_alerts(self.tenant.pk, self.membership).select_related("conversation", "department")
+            .prefetch_related("comments__author_user").order_by("-created_at", "-id"))
 
     def _act(self, fn, **extra):
         alert = self.get_object()  # 404 (scoped, and the head's departments) before any write

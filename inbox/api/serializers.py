@@ -100,11 +100,16 @@ class BulkResultSerializer(serializers.Serializer):
 
 
 class SavedViewSerializer(serializers.ModelSerializer):
+    is_mine = serializers.SerializerMethodField(help_text="False for a view another member shared: read-only here.")
     filters = serializers.DictField(child=serializers.ListField(child=serializers.CharField(max_length=200)),
                                     help_text='The inbox filters, e.g. {"status": ["open"], "assignee": ["me"]}.')
 
     class Meta:
         model = SavedView
-        fields = ["id", "name", "filters", "is_shared", "created_at"]
-        read_only_fields = ["id", "created_at"]
+        fields = ["id", "name", "filters", "is_shared", "is_mine", "created_at"]
+        read_only_fields = ["id", "is_mine", "created_at"]
         validators = []
+
+    def get_is_mine(self, obj) -> bool:
+        request = self.context.get("request")
+        return request is not None and obj.user_id == request.user.pk

@@ -3,11 +3,12 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import canned, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 views.register(router)
+canned.register(router)
 
 urlpatterns: list = [
     path("t/<slug:tenant_slug>/", include(router.urls)),

@@ -5,7 +5,7 @@ inbox.conversations on TenantScopedViewSet. Reading needs INBOX_VIEW, changing I
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -110,7 +110,8 @@ class NoteViewSet(mixins.CreateModelMixin, TenantScopedViewSet):
 
 class SavedViewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                        mixins.UpdateModelMixin, mixins.DestroyModelMixin, TenantScopedViewSet):
-    """One's own saved views (shared views of others are listed on the inbox page)."""
+    """One's own saved views, and (read-only) the views other members shared, as on the inbox
+    page. Writes go to one's own views only: another's shared view is a 404 there."""
 
     serializer_class = SavedViewSerializer
     ordering = "name"
@@ -118,7 +119,8 @@ class SavedViewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
                           "partial_update": _WORK, "destroy": _WORK}
 
     def scoped_queryset(self):
-        return SavedView.objects.filter(user_id=self.request.user.pk)
+        mine = Q(user_id=self.request.user.pk)
+        return SavedView.objects.filter(mine | Q(is_shared=True) if self.action in ("list", "retrieve") else mine)
 
     def _save(self, serializer, view_id=None):
         data, instance = serializer.validated_data, serializer.instance

@@ -50,7 +50,8 @@ class CorrectionSerializer(serializers.Serializer):
 
 class SentimentModelSerializer(serializers.ModelSerializer):
     has_artefact = serializers.SerializerMethodField(help_text="False once the file was pruned: it cannot be activated.")
-    requested_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True,
+                                                help_text="Who asked for the training; null for automatic ones.")
 
     class Meta:
         model = TenantSentimentModel

@@ -15,7 +15,8 @@ from rest_framework.response import Response
 from listening import actions
 from listening.connectors.base import AuthorData, MentionData, Page
 from listening.ingest import ingest_page
-from listening.models import ConnectedAccount, ListeningQuery, Mention, MentionTopic, QuarantinedPayload
+from listening.models import ConnectedAccount, ListeningQuery, Mention, MentionTopic, Platform, QuarantinedPayload
+from social_crm.tenancy.api import filters
 from social_crm.tenancy.api.base import TenantScopedViewSet
 from social_crm.tenancy.permissions import Action
 
@@ -152,11 +153,17 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
         return Response(totals, status=status.HTTP_201_CREATED)
 
 
-class QuarantineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class QuarantineViewSet(filters.FilteredListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        TenantScopedViewSet):
     serializer_class = QuarantinedSerializer
     model = QuarantinedPayload
     ordering = "-created_at"
     action_permissions = {"list": _VIEW, "retrieve": _VIEW, "replay": _MANAGE}
+    list_filters = [
+        filters.QueryFilter("platform", "platform", choices=tuple(Platform.values), description="Only this platform."),
+        filters.QueryFilter("replayed", "replayed_at__isnull", bool, inverted=True,
+                            description="false: still quarantined; true: replayed and stored."),
+    ]
 
     @extend_schema(request=None, responses=QuarantinedSerializer)
     @action(detail=True, methods=["post"])
@@ -171,6 +178,7 @@ class NlpViewSet(TenantScopedViewSet):
 
     action_permissions = {"analyze": Action.LISTENING_VIEW}
     serializer_class = AnalyzeRequestSerializer
+    pagination_class = None  # the answer is one list, one item per text given (the schema said "paginated")
 
     @extend_schema(request=AnalyzeRequestSerializer, responses={200: AnalysisSerializer(many=True), 503: None})
     @action(detail=False, methods=["post"])

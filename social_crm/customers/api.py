@@ -7,12 +7,13 @@ another tenant's customer id in "customer", "merged" or "merge_record"."""
 from __future__ import annotations
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from social_crm.tenancy.api import filters
 from social_crm.tenancy.api.base import TenantScopedViewSet
 from social_crm.tenancy.permissions import Action
 
@@ -42,6 +43,9 @@ class CustomerSerializer(serializers.ModelSerializer):
 
 
 class IdentitySerializer(serializers.ModelSerializer):
+    # Not a URLField: an identity seen without a profile link has "" (the schema said format uri).
+    profile_url = serializers.CharField(read_only=True, help_text="The profile's address, or empty when unknown.")
+
     class Meta:
         model = SocialIdentity
         fields = ["id", "platform", "platform_user_id", "handle", "name", "profile_url", "author", "customer",
@@ -193,6 +197,10 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         return Response(gdpr.erase_subject(self.tenant.pk, actor=request.user, customer_id=customer.pk))
 
 
+@extend_schema(parameters=[
+    OpenApiParameter("customer", int, description="Only identities linked to this customer."),
+    OpenApiParameter("linked", str, enum=["0", "1"], description="0: only unlinked identities; 1: only linked ones."),
+])
 class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Social identities; ``?customer=<id>`` or ``?linked=0`` filter the list."""
 
@@ -224,6 +232,11 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
         return Response(IdentitySerializer(identity).data)
 
 
+@extend_schema(parameters=[
+    OpenApiParameter("status", str, enum=SuggestionStatus.values, description="Default: pending."),
+    OpenApiParameter("identity", int, description="Only suggestions for this identity."),
+    OpenApiParameter("customer", int, description="Only suggestions of this customer."),
+])
 class LinkSuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Link suggestions, strongest first; pending ones by default (``?status=`` any status,
     ``?identity=`` / ``?customer=`` narrow)."""
@@ -256,6 +269,23 @@ class LinkSuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
     def reject(self, request, tenant_slug=None, pk=None):
         suggestion = actions.suggestion_reject(self.tenant.pk, actor=request.user, suggestion_id=self.get_object().pk)
         return Response(SuggestionSerializer(suggestion).data)
+
+
+class MergeRecordViewSet(filters.FilteredListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                         TenantScopedViewSet):
+    """Customer merges, newest first (the customer page's merge history); undo one with
+    ``customers/undo-merge/``."""
+
+    serializer_class = MergeRecordSerializer
+    model = MergeRecord
+    ordering = "-created_at"
+    action_permissions = {"list": _VIEW, "retrieve": _VIEW}
+    list_filters = [
+        filters.QueryFilter("survivor", "survivor_id", int, description="Only merges into this customer."),
+        filters.QueryFilter("merged", "merged_id", int, description="Only merges of this (merged) customer."),
+        filters.QueryFilter("undone", "undone_at__isnull", bool, inverted=True,
+                            description="false: merges in force; true: undone ones."),
+    ]
 
 
 class SubjectSerializer(serializers.Serializer):

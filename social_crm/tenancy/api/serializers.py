@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from social_crm.tenancy.models import ApiToken, AuditEvent, Department, Invitation, Membership
+from social_crm.tenancy.models import ApiToken, AuditEvent, Department, Invitation, Membership, Notification
 from social_crm.tenancy.permissions import Role
 
 User = get_user_model()
@@ -86,6 +86,13 @@ class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = ["id", "created_at", "actor_label", "action", "target_type", "target_id", "target_label", "data"]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "url", "created_at", "read_at"]
+        read_only_fields = fields
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

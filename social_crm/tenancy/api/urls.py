@@ -9,6 +9,7 @@ router.register("members", views.MembershipViewSet, basename="api-members")
 router.register("departments", views.DepartmentViewSet, basename="api-departments")
 router.register("invitations", views.InvitationViewSet, basename="api-invitations")
 router.register("audit-events", views.AuditEventViewSet, basename="api-audit-events")
+router.register("notifications", views.NotificationViewSet, basename="api-notifications")
 router.register("tokens", views.ApiTokenViewSet, basename="api-tokens")
 
 urlpatterns = [

@@ -10,10 +10,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from social_crm.tenancy import actions
-from social_crm.tenancy.models import ApiToken, AuditEvent, Department, DepartmentHead, Invitation, Membership
+from social_crm.tenancy.models import (ApiToken, AuditEvent, Department, DepartmentHead, Invitation, Membership,
+                                       Notification)
 from social_crm.tenancy.permissions import Action
 from social_crm.tenancy.scope import user_context
 
+from . import filters
 from .base import TenantScopedViewSet
 from .serializers import (
     ApiTokenCreatedSerializer,
@@ -25,6 +27,7 @@ from .serializers import (
     MembershipRoleSerializer,
     MembershipSerializer,
     MeSerializer,
+    NotificationSerializer,
 )
 
 
@@ -134,11 +137,35 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         return Response(InvitationSerializer(invitation).data)
 
 
-class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class AuditEventViewSet(filters.FilteredListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        TenantScopedViewSet):
     serializer_class = AuditEventSerializer
     ordering = "-created_at"
     action_permissions = {"list": Action.AUDIT_VIEW, "retrieve": Action.AUDIT_VIEW}
     model = AuditEvent
+    list_filters = [
+        filters.QueryFilter("action", "action", description='Only this action, e.g. "department.save".'),
+        filters.QueryFilter("actor", "actor_id", int, nullable=True,
+                            description="Only this user's actions (none: the system's)."),
+        filters.QueryFilter("target_type", "target_type",
+                            description='Only actions on this kind of object, e.g. "department".'),
+    ]
+
+
+class NotificationViewSet(filters.FilteredListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          TenantScopedViewSet):
+    """The caller's own notifications in this tenant (the bell in the navigation bar)."""
+
+    serializer_class = NotificationSerializer
+    ordering = "-created_at"
+    action_permissions = {"list": Action.TENANT_VIEW, "retrieve": Action.TENANT_VIEW}
+    list_filters = [
+        filters.QueryFilter("unread", "read_at__isnull", bool, description="true: only unread; false: only read ones."),
+        filters.QueryFilter("kind", "kind", description='Only this kind, e.g. "channel.broken".'),
+    ]
+
+    def scoped_queryset(self):
+        return self.filter_list(Notification.objects.filter(user_id=self.request.user.pk))
 
 
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
