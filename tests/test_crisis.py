@@ -396,3 +396,14 @@ def test_the_demo_stream_raises_a_crisis_alert_at_its_burst():
     assert {a.query.name for a in alerts} <= {"Rappel produit", "Maison Aurore"}
     assert all(a.hour in burst_hours and a.method == "hour_of_day" for a in alerts)
     assert "#rappelaurore" in [t for t, _c in recall_alert.top_terms]
+
+
+def test_the_crisis_scan_command_runs_the_pass_now(crisis_world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("crisis_scan", "--tenant", "acme", stdout=out)
+    assert out.getvalue() == "acme: 1 new crisis alert(s)\n"
+    assert len(alerts_of(crisis_world.a)) == 1 and alerts_of(crisis_world.b) == []

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from listening.models import ListeningQuery, Mention
 from social_crm.tenancy.base import TenantView
@@ -72,22 +73,27 @@ class AlertDetailView(TenantView):
                            expected_negative_pct=round(100 * alert.expected_negative_share))
 
 
-class AlertAcknowledgeView(TenantView):
+class _AlertStatusView(TenantView):
+    """POST: one status action on the alert, a message, back to the alert's page."""
+
     required_action = Action.CRISIS_ACT
+    status_action = None
+    message = ""
 
     def post(self, request, alert_id: int):
-        actions.crisis_alert_acknowledge(self.tenant.pk, actor=request.user, alert_id=alert_id)
-        messages.success(request, _("Crisis alert acknowledged."))
+        type(self).status_action(self.tenant.pk, actor=request.user, alert_id=alert_id)
+        messages.success(request, _(self.message))
         return redirect("crisis-alert", tenant_slug=self.tenant.slug, alert_id=alert_id)
 
 
-class AlertCloseView(TenantView):
-    required_action = Action.CRISIS_ACT
+class AlertAcknowledgeView(_AlertStatusView):
+    status_action = actions.crisis_alert_acknowledge
+    message = gettext_noop("Crisis alert acknowledged.")
 
-    def post(self, request, alert_id: int):
-        actions.crisis_alert_close(self.tenant.pk, actor=request.user, alert_id=alert_id)
-        messages.success(request, _("Crisis alert closed."))
-        return redirect("crisis-alert", tenant_slug=self.tenant.slug, alert_id=alert_id)
+
+class AlertCloseView(_AlertStatusView):
+    status_action = actions.crisis_alert_close
+    message = gettext_noop("Crisis alert closed.")
 
 
 class CrisisSettingsView(TenantView):
