@@ -21,6 +21,7 @@ app.conf.task_routes = {
     "listening.tasks.nlp_*": {"queue": "nlp"},
     "listening.tasks.*": {"queue": "ingest"},
     "inbox.tasks.*": {"queue": "default"},
+    "analytics.crisis.tasks.*": {"queue": "default"},
     # Outgoing webhooks: a slow receiver waits on its own queue, never in front of ingestion.
     "social_crm.webhooks.tasks.deliver_webhook": {"queue": "webhooks"},
 }
@@ -43,5 +44,7 @@ app.conf.beat_schedule = {
     # Webhook deliveries that are due but whose task was lost (Redis restart, worker killed).
     "webhook-deliveries": {"task": "social_crm.webhooks.tasks.fanout_webhook_deliveries", "schedule": 60.0},
     "alert-digests": {"task": "inbox.tasks.fanout_alert_digests", "schedule": crontab(hour=7, minute=30)},
+    # Spike and crisis detection over the hour that just ended (and hours changed by late data).
+    "crisis-scans": {"task": "analytics.crisis.tasks.fanout_crisis_scans", "schedule": crontab(minute=2)},
 }
 app.autodiscover_tasks()

@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "social_crm.customers",
     "social_crm.webhooks",
     "analytics",
+    "analytics.crisis",
     "social_crm.core.admin_site.PlatformAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",

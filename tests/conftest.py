@@ -111,6 +111,7 @@ def build_world() -> World:
     b.members["admin-a-as-marketer"] = actions.membership_add(b.tenant.pk, actor=None, user=admin, role=Role.MARKETER)
     from .world_customers import add_customers
     from .world_inbox import add_inbox
+    from .world_crisis import add_crisis
     from .world_webhooks import add_webhooks
 
     for tw in (a, b):
@@ -119,6 +120,7 @@ def build_world() -> World:
         add_inbox(tw)
         add_customers(tw)
         add_webhooks(tw)
+        add_crisis(tw)
     return World(a, b)
 
 

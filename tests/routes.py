@@ -583,7 +583,35 @@ CARE_ROUTES: list[Route] = [
     Route("api-analytics-care-by-agent", "get", Action.INBOX_VIEW, api=True),
 ]
 
-_MORE = TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES + WEBHOOK_ROUTES + CARE_ROUTES
+# --- Crisis detection: alerts, acknowledge / close, settings (pages and API) -------------------
+def _crisis_alert(tw):
+    return tw.crisis_alert
+
+
+def _crisis_settings_body(w, tw=None):
+    tw = tw or w.a
+    return {"sensitivity": "high", "recipients": [tw.members[Role.ADMIN].user.pk], "notify_in_app": "on",
+            "notify_email": "on"}
+
+
+_XV, _XA, _XC = Action.CRISIS_VIEW, Action.CRISIS_ACT, Action.CRISIS_CONFIGURE
+CRISIS_ROUTES: list[Route] = [
+    Route("crisis-alerts", "get", _XV),
+    Route("crisis-alert", "get", _XV, "alert_id", _crisis_alert),
+    Route("crisis-alert-acknowledge", "post", _XA, "alert_id", _crisis_alert),
+    Route("crisis-alert-close", "post", _XA, "alert_id", _crisis_alert),
+    Route("crisis-settings", "get", _XC),
+    # B's admin is a member of B only: not a recipient A can choose.
+    Route("crisis-settings", "post", _XC, body=_crisis_settings_body,
+          cross_body=lambda w: _crisis_settings_body(w, w.b)),
+    Route("api-crisis-alerts-list", "get", _XV, api=True),
+    Route("api-crisis-alerts-detail", "get", _XV, "pk", _crisis_alert, api=True),
+    Route("api-crisis-alerts-acknowledge", "post", _XA, "pk", _crisis_alert, api=True),
+    Route("api-crisis-alerts-close", "post", _XA, "pk", _crisis_alert, api=True),
+]
+
+_MORE = (TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES + WEBHOOK_ROUTES + CARE_ROUTES
+         + CRISIS_ROUTES)
 PAGE_ROUTES += LISTENING_PAGE_ROUTES + [r for r in _MORE if not r.api]
 API_ROUTES += LISTENING_API_ROUTES + [r for r in _MORE if r.api]
 ALL_ROUTES = [r for r in PAGE_ROUTES + API_ROUTES if not r.token_bound]

@@ -41,6 +41,9 @@ class Action(StrEnum):
     CUSTOMERS_VIEW = "customers.view"
     CUSTOMERS_MANAGE = "customers.manage"
     WEBHOOKS_MANAGE = "webhooks.manage"
+    CRISIS_VIEW = "crisis.view"
+    CRISIS_ACT = "crisis.act"
+    CRISIS_CONFIGURE = "crisis.configure"
 
 
 _ALL = frozenset(Role)
@@ -69,6 +72,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CUSTOMERS_VIEW: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
     Action.CUSTOMERS_MANAGE: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER}),
     Action.WEBHOOKS_MANAGE: frozenset({Role.ADMIN}),
+    # Who sees the inbox sees crisis alerts; who triages the inbox acknowledges and closes them.
+    Action.CRISIS_VIEW: _ALL,
+    Action.CRISIS_ACT: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
+    Action.CRISIS_CONFIGURE: frozenset({Role.ADMIN}),
 }
 
 ACTION_LABELS: dict[Action, str] = {
@@ -93,6 +100,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CUSTOMERS_VIEW: "See customer records, identities and timelines",
     Action.CUSTOMERS_MANAGE: "Create, link, merge and import customers; export them",
     Action.WEBHOOKS_MANAGE: "Manage outgoing webhooks, read their delivery log, replay deliveries",
+    Action.CRISIS_VIEW: "See crisis alerts (spikes of volume or negative share) and their mentions",
+    Action.CRISIS_ACT: "Acknowledge and close crisis alerts",
+    Action.CRISIS_CONFIGURE: "Configure crisis detection: sensitivity, recipients, channels",
 }
 
 assert set(PERMISSIONS) == set(Action), "every Action needs a row in PERMISSIONS"

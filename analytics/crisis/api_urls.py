@@ -1,0 +1,12 @@
+"""Under /api/v1/: t/<tenant_slug>/crisis-alerts (with or without the trailing slash)."""
+
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from . import api
+
+router = SimpleRouter()
+router.trailing_slash = "/?"  # the contract writes the path without one; both answer
+router.register("crisis-alerts", api.CrisisAlertViewSet, basename="api-crisis-alerts")
+
+urlpatterns = [path("t/<slug:tenant_slug>/", include(router.urls))]

@@ -1,0 +1,25 @@
+"""Crisis rows of the two-tenant world (called by tests/conftest.py build_world): one row of every
+crisis table, the same query name and hour in both tenants."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def add_crisis(tw) -> None:
+    from analytics.crisis.models import CrisisAlert, CrisisHourlyCount, CrisisRecipient, CrisisSettings
+    from listening.models import Mention
+    from social_crm.tenancy.permissions import Role
+    from social_crm.tenancy.scope import tenant_context
+
+    tid = tw.tenant.pk
+    hour = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
+    with tenant_context(tid):
+        settings = CrisisSettings.objects.create(tenant_id=tid)
+        CrisisRecipient.objects.create(tenant_id=tid, crisis_settings=settings, user=tw.members[Role.ADMIN].user)
+        CrisisHourlyCount.objects.create(tenant_id=tid, query=tw.query, hour=hour, volume=2, negative=1)
+        mention_ids = list(Mention.objects.filter(tenant_id=tid).order_by("id").values_list("id", flat=True)[:2])
+        tw.crisis_alert = CrisisAlert.objects.create(
+            tenant_id=tid, query=tw.query, hour=hour, kinds=["volume"], observed=40, expected=4.0, negative=30,
+            negative_share=0.75, expected_negative_share=0.2, score=9.1, method="hour_of_week", sensitivity="medium",
+            top_mention_ids=mention_ids, top_terms=[["retard", 30]])
