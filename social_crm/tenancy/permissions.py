@@ -41,6 +41,7 @@ class Action(StrEnum):
     CUSTOMERS_VIEW = "customers.view"
     CUSTOMERS_MANAGE = "customers.manage"
     WEBHOOKS_MANAGE = "webhooks.manage"
+    ANALYTICS_VIEW = "analytics.view"
 
 
 _ALL = frozenset(Role)
@@ -69,6 +70,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CUSTOMERS_VIEW: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
     Action.CUSTOMERS_MANAGE: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER}),
     Action.WEBHOOKS_MANAGE: frozenset({Role.ADMIN}),
+    Action.ANALYTICS_VIEW: _ALL,
 }
 
 ACTION_LABELS: dict[Action, str] = {
@@ -93,6 +95,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CUSTOMERS_VIEW: "See customer records, identities and timelines",
     Action.CUSTOMERS_MANAGE: "Create, link, merge and import customers; export them",
     Action.WEBHOOKS_MANAGE: "Manage outgoing webhooks, read their delivery log, replay deliveries",
+    Action.ANALYTICS_VIEW: "See the analytics dashboards and their API (volume, sentiment, share of voice, reach)",
 }
 
 assert set(PERMISSIONS) == set(Action), "every Action needs a row in PERMISSIONS"
