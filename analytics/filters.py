@@ -75,8 +75,8 @@ class FilterSerializer(serializers.Serializer):
     def get_fields(self):
         fields = super().get_fields()
         # "from" is a Python keyword: declared here instead of in the class body.
-        fields["from"] = serializers.DateField(required=False, help_text=_("First day, in tz (default: 30 days "
-                                                                         "before to)."))
+        first_day_help = _("First day, in tz (default: 30 days before to).")
+        fields["from"] = serializers.DateField(required=False, help_text=first_day_help)
         tenant = self.context.get("tenant")
         if tenant is not None:
             fields["query"].child_relation.queryset = ListeningQuery.objects.filter(tenant_id=tenant.pk)

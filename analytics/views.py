@@ -56,7 +56,9 @@ class DashboardView(TenantView):
         serializer = FilterSerializer(data=params, context={"tenant": self.tenant})
         tid = self.tenant.pk
         context = {
-            "range": chosen, "ranges": RANGES, "selected": request.GET, "tz": tz,
+            "range": chosen, "ranges": RANGES, "tz": tz,
+            **{f"{name}_value": params.get(name, "") for name in ("from", "to", "language", "platform", "topic",
+                                                                  "department")},
             "selected_queries": request.GET.getlist("query"),
             "queries": ListeningQuery.objects.filter(tenant_id=tid).order_by("name"),
             "topics": Topic.objects.filter(tenant_id=tid).order_by("name"),

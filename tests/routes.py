@@ -561,7 +561,14 @@ WEBHOOK_ROUTES: list[Route] = [
     Route("api-webhook-deliveries-replay", "post", _WM, "pk", _webhook_delivery, api=True),
 ]
 
-_MORE = TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES + WEBHOOK_ROUTES
+# --- Analytics (issue #6): the dashboard page and the reputation series ----------------------------
+ANALYTICS_ROUTES = [Route("analytics-dashboard", "get", Action.ANALYTICS_VIEW)] + [
+    Route(f"api-analytics-{series}", "get", Action.ANALYTICS_VIEW, api=True)
+    for series in ("volume", "sentiment", "reach", "share-of-voice", "top-authors", "top-topics", "top-terms")
+]
+
+_MORE = (TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES + WEBHOOK_ROUTES
+         + ANALYTICS_ROUTES)
 PAGE_ROUTES += LISTENING_PAGE_ROUTES + [r for r in _MORE if not r.api]
 API_ROUTES += LISTENING_API_ROUTES + [r for r in _MORE if r.api]
 ALL_ROUTES = [r for r in PAGE_ROUTES + API_ROUTES if not r.token_bound]

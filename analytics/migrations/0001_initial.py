@@ -27,11 +27,11 @@ class Migration(migrations.Migration):
                 ('mentions', models.IntegerField()),
                 ('reach', models.BigIntegerField()),
                 ('interactions', models.BigIntegerField()),
-                ('query', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='listening.listeningquery')),
+                ('query', models.ForeignKey(db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='listening.listeningquery')),
                 ('tenant', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant')),
             ],
             options={
-                'indexes': [models.Index(fields=['tenant', 'bucket'], include=('query', 'platform', 'language', 'sentiment', 'mentions', 'reach', 'interactions'), name='mention_rollup_idx')],
+                'indexes': [models.Index(fields=['tenant', 'query', 'bucket'], include=('platform', 'language', 'sentiment', 'mentions', 'reach', 'interactions'), name='mention_rollup_read_idx'), models.Index(fields=['tenant', 'bucket'], name='mention_rollup_hour_idx')],
             },
         ),
         migrations.CreateModel(
@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
                 ('reach', models.BigIntegerField()),
                 ('interactions', models.BigIntegerField()),
                 ('tenant', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant')),
-                ('topic', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='listening.topic')),
+                ('topic', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='listening.topic')),
             ],
             options={
                 'indexes': [models.Index(fields=['tenant', 'bucket'], include=('topic', 'platform', 'language', 'sentiment', 'mentions', 'reach', 'interactions'), name='topic_rollup_idx')],
