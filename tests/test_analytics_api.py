@@ -14,6 +14,8 @@ import csv
 import io
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from analytics import selectors
 from analytics.filters import FilterSerializer
@@ -240,5 +242,8 @@ def test_the_dashboard_page_speaks_french(client, data):
 
     get_user_model().objects.filter(email="marketer@example.com").update(language="fr")
     login(client, "marketer@example.com")
-    html = client.get("/t/acme/analytics/", {"range": "7"}).content.decode()
+    try:
+        html = client.get("/t/acme/analytics/", {"range": "7"}).content.decode()
+    finally:
+        translation.activate(settings.LANGUAGE_CODE)  # the request's language stays active in this thread
     assert "Part de voix" in html and "Les 7 derniers jours" in html

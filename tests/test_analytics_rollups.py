@@ -98,6 +98,12 @@ def assert_rollups_match(tid):
     assert stored(tid) == expected(tid)
 
 
+def _dataset_ids(tid):
+    with tenant_context(tid):
+        return list(Mention.objects.filter(tenant_id=tid, created_at__gte=START, created_at__lt=END)
+                    .values_list("pk", flat=True))
+
+
 def _total(tid, **filters):
     with tenant_context(tid):
         return sum(MentionRollup.objects.filter(tenant_id=tid, bucket__gte=START, bucket__lt=END, **filters)
@@ -138,8 +144,7 @@ def test_tagging_moves_counts_between_sentiments_languages_topics_and_terms(worl
 
     tid = world.a.tenant.pk
     dataset(tid)
-    with tenant_context(tid):
-        ids = list(Mention.objects.filter(tenant_id=tid, created_at__gte=START, created_at__lt=END).values_list("pk", flat=True))
+    ids = _dataset_ids(tid)
     assert tag_mentions(tid, ids) == 4
     assert_rollups_match(tid)
     assert _total(tid, query=None, sentiment="") == 0  # every mention has moved to its sentiment
@@ -181,8 +186,7 @@ def test_deletions_and_retention_keep_the_counts_and_drop_the_terms(world, model
 
     tid = world.a.tenant.pk
     dataset(tid)
-    with tenant_context(tid):
-        ids = list(Mention.objects.filter(tenant_id=tid, created_at__gte=START, created_at__lt=END).values_list("pk", flat=True))
+    ids = _dataset_ids(tid)
     tag_mentions(tid, ids)
     with tenant_context(tid):
         terms_before = TermRollup.objects.filter(tenant_id=tid, bucket__gte=START).count()
