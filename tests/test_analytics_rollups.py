@@ -149,8 +149,8 @@ def test_tagging_moves_counts_between_sentiments_languages_topics_and_terms(worl
     assert_rollups_match(tid)
     assert _total(tid, query=None, sentiment="") == 0  # every mention has moved to its sentiment
     with tenant_context(tid):
-        assert TopicRollup.objects.filter(tenant_id=tid, topic=world.a.topic, bucket__gte=START).exists()
-        assert TermRollup.objects.filter(tenant_id=tid, term="Acme", bucket__gte=START).exists()
+        assert TopicRollup.objects.filter(tenant_id=tid, topic=world.a.topic, bucket__gte=START, bucket__lt=END).exists()
+        assert TermRollup.objects.filter(tenant_id=tid, term="Acme", bucket__gte=START, bucket__lt=END).exists()
     # A topic rule change, re-applied by the retopic pass, is followed too.
     from listening.nlp.topic_actions import topic_save
 
@@ -173,11 +173,11 @@ def test_a_persons_sentiment_correction_and_topic_choice_are_counted(world, mode
     set_mention_topic(tid, actor=None, mention_id=a3.pk, topic_id=world.a.topic.pk, present=True)
     assert_rollups_match(tid)
     with tenant_context(tid):
-        assert TopicRollup.objects.get(tenant_id=tid, topic=world.a.topic, bucket__gte=START).sentiment == "positive"
+        assert TopicRollup.objects.get(tenant_id=tid, topic=world.a.topic, bucket__gte=START, bucket__lt=END).sentiment == "positive"
     set_mention_topic(tid, actor=None, mention_id=a3.pk, topic_id=world.a.topic.pk, present=False)
     assert_rollups_match(tid)
     with tenant_context(tid):
-        assert not TopicRollup.objects.filter(tenant_id=tid, bucket__gte=START).exists()
+        assert not TopicRollup.objects.filter(tenant_id=tid, bucket__gte=START, bucket__lt=END).exists()
 
 
 def test_deletions_and_retention_keep_the_counts_and_drop_the_terms(world, models):
@@ -189,7 +189,7 @@ def test_deletions_and_retention_keep_the_counts_and_drop_the_terms(world, model
     ids = _dataset_ids(tid)
     tag_mentions(tid, ids)
     with tenant_context(tid):
-        terms_before = TermRollup.objects.filter(tenant_id=tid, bucket__gte=START).count()
+        terms_before = TermRollup.objects.filter(tenant_id=tid, bucket__gte=START, bucket__lt=END).count()
     assert terms_before > 0
     deletion = MentionData(external_id="a1", text="", created_at=None, is_deleted=True)
     ingest_page(tid, platform="x", page=Page(mentions=[deletion], cursor={}), source="poll")
@@ -201,7 +201,7 @@ def test_deletions_and_retention_keep_the_counts_and_drop_the_terms(world, model
     assert_rollups_match(tid)
     assert _total(tid, query=None) == 4
     with tenant_context(tid):
-        assert not TermRollup.objects.filter(tenant_id=tid, bucket__gte=START).exists()
+        assert not TermRollup.objects.filter(tenant_id=tid, bucket__gte=START, bucket__lt=END).exists()
 
 
 def test_rebuild_rollups_recomputes_a_range_from_the_raw_rows(world, capsys):
