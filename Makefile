@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lock messages check-deploy clean-var bench-ingest eval-nlp bench-nlp bench-inbox
+.PHONY: run test install lock messages check-deploy clean-var bench-ingest eval-nlp bench-nlp bench-inbox bench-dashboard
 
 $(STAMP): requirements-dev.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench-ingest: $(STAMP)
 # view, page 2) and of the conversation page. KEEP=1 keeps (and reuses) the seeded database.
 bench-inbox: $(STAMP)
 	$(PY) -m social_crm.devservers exec -- $(PY) -m inbox.bench.pages
+# The reputation dashboard's API on MENTIONS seeded mentions (default 2000000, a year, 3 tenants) in the
+# database social_crm_bench_dashboard: rollup build time, then p50/p95 per series for 7/30/90 days next to
+# a plain GROUP BY over the raw mentions. KEEP=1 keeps (and reuses) the seeded database.
+bench-dashboard: $(STAMP)
+	MENTIONS=$(MENTIONS) KEEP=$(KEEP) $(PY) -m social_crm.devservers exec -- $(PY) -m analytics.bench
 
 # Regenerate the hash-pinned locks from pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)

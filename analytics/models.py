@@ -1,1 +1,82 @@
-# Rollups, dashboards and reports arrive with issue #6.
+"""Read models of the reputation dashboards: hourly rollups of the tenant's mentions.
+
+Each table holds, per tenant and UTC hour (``bucket``), the count of mentions and their reach
+(followers of the author) and interactions (likes + shares + replies) for one combination of
+dimensions. They are derived data: ``analytics.rollups.refresh`` recomputes the hours a write
+touched from the raw rows, in the writer's transaction, and ``manage.py rebuild_rollups``
+recomputes a whole range. No unique key on purpose: a refresh deletes and re-inserts an hour in
+one statement, which a unique key would make order-dependent (see rollups.py).
+
+``MentionRollup.query`` NULL is the row of *all* the mentions of that hour (each counted once);
+a row with a query counts the mentions that matched it, so a mention matching two queries is in
+two query rows and once in the NULL row.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from listening.models import ListeningQuery, Topic
+from social_crm.tenancy.models import TenantOwned
+
+
+class MentionRollup(TenantOwned):
+    bucket = models.DateTimeField()  # the UTC hour
+    # Composite same-tenant key in the migration; no index of its own: reads and the refresh go
+    # by (tenant, bucket), and deleting a query (rare) may scan.
+    query = models.ForeignKey(ListeningQuery, null=True, on_delete=models.CASCADE, db_constraint=False,
+                              db_index=False, related_name="+")
+    platform = models.CharField(max_length=20)
+    language = models.CharField(max_length=8)  # detected language, else the platform's
+    sentiment = models.CharField(max_length=8)  # "" = not tagged yet
+    mentions = models.IntegerField()
+    reach = models.BigIntegerField()
+    interactions = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            # The reads: a tenant, its all-mentions rows (query NULL) or one query's, a range of
+            # hours; the included columns make them index-only scans that skip the other
+            # queries' rows (two thirds of the table).
+            models.Index(fields=["tenant", "query", "bucket"], name="mention_rollup_read_idx",
+                         include=["platform", "language", "sentiment", "mentions", "reach", "interactions"]),
+            # The refresh deletes every row of an hour, whatever the query.
+            models.Index(fields=["tenant", "bucket"], name="mention_rollup_hour_idx"),
+        ]
+
+
+class TopicRollup(TenantOwned):
+    bucket = models.DateTimeField()
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+")
+    platform = models.CharField(max_length=20)
+    language = models.CharField(max_length=8)
+    sentiment = models.CharField(max_length=8)
+    mentions = models.IntegerField()
+    reach = models.BigIntegerField()
+    interactions = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "bucket"], name="topic_rollup_idx",
+                         include=["topic", "platform", "language", "sentiment", "mentions", "reach",
+                                  "interactions"]),
+        ]
+
+
+class TermRollup(TenantOwned):
+    """Entities the NLP stage found (brands, products, handles, competitors, NER names): the
+    canonical name when the tenant's term list gave one, else the lower-cased text."""
+
+    bucket = models.DateTimeField()
+    term = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20)  # the entity label
+    platform = models.CharField(max_length=20)
+    language = models.CharField(max_length=8)
+    sentiment = models.CharField(max_length=8)
+    mentions = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "bucket"], name="term_rollup_idx",
+                         include=["term", "kind", "platform", "language", "sentiment", "mentions"]),
+        ]

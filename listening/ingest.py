@@ -25,6 +25,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from analytics import rollups
 from social_crm.tenancy.scope import tenant_context
 
 from .connectors.base import AuthorData, MentionData, Page, Quarantined
@@ -48,6 +49,7 @@ class IngestResult:
     quarantined: int = 0
     matched: int = 0
     inserted_ids: list[int] = field(default_factory=list)
+    stored_ids: list[int] = field(default_factory=list)  # inserted or updated (metrics, edits)
 
 
 _LIMITS = {"external_id": 200, "version_id": 200, "language": 8, "url": 1000,
@@ -277,6 +279,7 @@ def _store(cursor, tenant_id, platform, account_id, fetched_at, now, mentions, r
     author_ids = _upsert_authors(cursor, tenant_id, platform, [m.author for m in mentions if m.author], now)
     ids, inserted = _upsert_mentions(cursor, tenant_id, platform, account_id, fetched_at, mentions, author_ids,
                                      _own_user_ids(tenant_id, platform))
+    result.stored_ids.extend(ids.values())
     result.inserted_ids.extend(inserted)
     result.inserted += len(inserted)
     result.updated += len(ids) - len(inserted)
@@ -318,6 +321,9 @@ def ingest_page(tenant_id: int, *, platform: str, page: Page, source: str, accou
             result.quarantined = len(quarantined)
         if cursor_key is not None:
             _save_cursor(cursor, tenant_id, cursor_key, page.cursor)
+        # The dashboards' rollups of the hours this page touched, last: the advisory locks it
+        # takes are then held for the shortest time (analytics/rollups.py).
+        rollups.refresh(tenant_id, result.stored_ids)
         if result.inserted_ids:
             # Tag the new mentions once they are committed (edited ones: the backfill, see nlp.stage).
             from social_crm.webhooks.events import emit

@@ -31,6 +31,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include("social_crm.customers.urls")),
     path("t/<slug:tenant_slug>/", include("social_crm.webhooks.urls")),
     path("t/<slug:tenant_slug>/", include("analytics.crisis.urls")),
+    path("t/<slug:tenant_slug>/", include("analytics.urls")),
     path("webhooks/facebook", listening_webhooks.facebook, name="webhook-facebook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -41,4 +42,5 @@ urlpatterns = [
     path("api/v1/", include("social_crm.webhooks.api_urls")),
     path("api/v1/", include("analytics.urls_care_api")),
     path("api/v1/", include("analytics.crisis.api_urls")),
+    path("api/v1/", include("analytics.api_urls")),
 ]

@@ -176,11 +176,21 @@ def add_nlp(tw: TenantWorld) -> None:
         tw.topic = Topic.objects.create(tenant_id=tid, name="Delivery", keywords=["livraison", "colis", "delivery"])
         TopicExample.objects.create(tenant_id=tid, topic=tw.topic, mention=mention, text=mention.text)
         MentionTopic.objects.create(tenant_id=tid, mention=mention, topic=tw.topic, source="rule", score=1.0)
+        # What the NLP stage would have found in "Mon colis Acme…" (the term rollup gets a row too).
+        start = mention.text.index("Acme")
+        Mention.objects.filter(pk=mention.pk).update(entities=[{
+            "label": "brand", "text": "Acme", "start": start, "end": start + 4, "source": "ruler", "term_id": None,
+            "canonical": "Acme"}])
         tw.entity_term = EntityTerm.objects.create(tenant_id=tid, kind="brand", name="Acme", patterns=["ACME", "@acme"])
         tw.sentiment_label = SentimentLabel.objects.create(tenant_id=tid, mention=mention, text=mention.text, language="fr",
                                                            label="negative", previous_label="neutral")
         tw.tenant_model = TenantSentimentModel.objects.create(tenant_id=tid, language="fr", status="rejected",
                                                               metrics={"note": "test world"})
+        # The rows above were written with the ORM, past the write paths that keep the dashboards'
+        # rollups: refresh them as those paths do.
+        from analytics import rollups
+
+        rollups.refresh(tid, [mention.pk])
 
 
 @pytest.fixture

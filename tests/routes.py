@@ -610,8 +610,14 @@ CRISIS_ROUTES: list[Route] = [
     Route("api-crisis-alerts-close", "post", _XA, "pk", _crisis_alert, api=True),
 ]
 
+# --- Analytics (issue #6): the dashboard page and the reputation series ----------------------------
+ANALYTICS_ROUTES = [Route("analytics-dashboard", "get", Action.ANALYTICS_VIEW)] + [
+    Route(f"api-analytics-{series}", "get", Action.ANALYTICS_VIEW, api=True)
+    for series in ("volume", "sentiment", "reach", "share-of-voice", "top-authors", "top-topics", "top-terms")
+]
+
 _MORE = (TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES + WEBHOOK_ROUTES + CARE_ROUTES
-         + CRISIS_ROUTES)
+         + CRISIS_ROUTES + ANALYTICS_ROUTES)
 PAGE_ROUTES += LISTENING_PAGE_ROUTES + [r for r in _MORE if not r.api]
 API_ROUTES += LISTENING_API_ROUTES + [r for r in _MORE if r.api]
 ALL_ROUTES = [r for r in PAGE_ROUTES + API_ROUTES if not r.token_bound]

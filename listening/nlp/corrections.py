@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from analytics import rollups
 from social_crm.tenancy.access import scoped_get
 from social_crm.tenancy.actions import audit_record
 from social_crm.tenancy.scope import tenant_context
@@ -64,6 +65,7 @@ def correct_sentiment(tenant_id: int, *, actor, mention_id: int, label: str) -> 
         mention.sentiment, mention.sentiment_source = label, "human"
         mention.needs_review, mention.review_reasons = False, []
         mention.save(update_fields=["sentiment", "sentiment_source", "needs_review", "review_reasons"])
+        rollups.refresh(tenant_id, [mention.pk])  # the dashboards count the person's label
         audit_record(tenant_id, actor=actor, action="mention.sentiment_corrected", target=mention,
                      data={"label": label, "previous_label": previous[0], "language": language,
                            "example_id": example.pk})

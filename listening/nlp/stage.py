@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from analytics import rollups
 from social_crm.tenancy.scope import tenant_context
 
 from .review import review_reasons
@@ -102,6 +103,8 @@ def tag_mentions(tenant_id: int, mention_ids: list[int]) -> int:
         )
         written = cursor.rowcount
         write_topics(tenant_id, [pk for pk, _text in rows], [a.topics for a in analyses])
+        # Sentiment, language, topics and entities moved: the dashboards' hours follow (same transaction).
+        rollups.refresh(tenant_id, [pk for pk, _text in rows])
         return written
 
 

@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from analytics import rollups
 from listening.access import access_entity_term, access_mention, access_topic
 from listening.models import EntityKind, EntityTerm, Mention, MentionTopic, Topic, TopicExample, TopicSource
 from social_crm.tenancy.actions import audit_record
@@ -184,6 +185,7 @@ def set_mention_topic(tenant_id: int, *, actor, mention_id: int, topic_id: int, 
                 defaults={"source": TopicSource.HUMAN, "score": 1.0})
         else:
             MentionTopic.objects.filter(tenant_id=tenant_id, mention=mention, topic=topic).delete()
+        rollups.refresh(tenant_id, [mention.pk])
         audit_record(tenant_id, actor=actor, action="mention.topic_added" if present else "mention.topic_removed",
                      target=mention, data={"topic_id": topic.pk, "topic": topic.name})
         return tag
@@ -304,6 +306,7 @@ def retopic_batch(tenant_id: int, *, days: int = 30, after_id: int = 0) -> tuple
     with tenant_context(tenant_id):
         write_topics(tenant_id, ids, hits)
         write_entities(tenant_id, ids, entities)
+        rollups.refresh(tenant_id, ids)
     return len(ids), ids[-1]
 
 

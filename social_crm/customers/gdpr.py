@@ -178,7 +178,7 @@ def anonymise_mentions(tenant_id: int, mention_ids: list[int]) -> dict:
     mentions = Mention.objects.filter(tenant_id=tenant_id, pk__in=mention_ids)
     messages = Message.objects.filter(tenant_id=tenant_id, mention_id__in=mention_ids, direction=Direction.INBOUND)
     conversation_ids = list(messages.values_list("conversation_id", flat=True).distinct())
-    return {
+    counts = {
         "mentions": mentions.update(text="", raw={}, url="", entities=[], is_deleted=True),
         "messages": messages.exclude(text="").update(text=""),
         "previews": Conversation.objects.filter(tenant_id=tenant_id, pk__in=conversation_ids).exclude(
@@ -187,6 +187,11 @@ def anonymise_mentions(tenant_id: int, mention_ids: list[int]) -> dict:
         "labels": SentimentLabel.objects.filter(tenant_id=tenant_id, mention_id__in=mention_ids).delete()[0],
         "examples": TopicExample.objects.filter(tenant_id=tenant_id, mention_id__in=mention_ids).delete()[0],
     }
+    # The dashboards keep the counts; the entities (terms) of these mentions go from them.
+    from analytics import rollups
+
+    rollups.refresh(tenant_id, mention_ids)
+    return counts
 
 
 # --- Redaction of free text that quotes the subject ---------------------------------------------

@@ -44,6 +44,7 @@ class Action(StrEnum):
     CRISIS_VIEW = "crisis.view"
     CRISIS_ACT = "crisis.act"
     CRISIS_CONFIGURE = "crisis.configure"
+    ANALYTICS_VIEW = "analytics.view"
 
 
 _ALL = frozenset(Role)
@@ -76,6 +77,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CRISIS_VIEW: _ALL,
     Action.CRISIS_ACT: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
     Action.CRISIS_CONFIGURE: frozenset({Role.ADMIN}),
+    Action.ANALYTICS_VIEW: _ALL,
 }
 
 ACTION_LABELS: dict[Action, str] = {
@@ -103,6 +105,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CRISIS_VIEW: "See crisis alerts (spikes of volume or negative share) and their mentions",
     Action.CRISIS_ACT: "Acknowledge and close crisis alerts",
     Action.CRISIS_CONFIGURE: "Configure crisis detection: sensitivity, recipients, channels",
+    Action.ANALYTICS_VIEW: "See the analytics dashboards and their API (volume, sentiment, share of voice, reach)",
 }
 
 assert set(PERMISSIONS) == set(Action), "every Action needs a row in PERMISSIONS"

@@ -1,0 +1,302 @@
+"""The reputation metrics, read from the hourly rollups, or from the raw mentions when the
+filters name something the rollups do not keep (a department; a topic with a query; several
+queries, which the per-query rows would count twice for a mention matching both).
+
+Every function takes the tenant id first and a ``Filters``, runs inside the caller's
+``tenant_context`` (row-level security applies) and returns plain data. ``source="raw"`` forces
+the raw path: `make bench-dashboard` compares both, and the tests check they agree.
+
+Time buckets are cut in the filter's time zone (``date_trunc(unit, ts, tz)``); rollups are
+hourly in UTC, so zones with a whole-hour offset (all of Europe, the Americas) are exact and a
+half-hour zone's days are off by those 30 minutes.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime, time, timedelta
+
+from django.db import connection
+
+from listening.models import QueryKind
+
+from .filters import Filters
+
+LANGUAGE_SQL = "COALESCE(NULLIF(m.detected_language, ''), left(lower(split_part(m.language, '-', 1)), 8))"
+INTERACTIONS_SQL = "COALESCE(m.like_count, 0) + COALESCE(m.share_count, 0) + COALESCE(m.reply_count, 0)"
+SENTIMENTS = ("positive", "neutral", "negative")
+
+
+def _rows(sql: str, params: dict) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _params(tenant_id: int, f: Filters) -> dict:
+    return {"t": tenant_id, "lo": f.start, "hi": f.end, "tz": f.tz, "unit": f.interval, "queries": list(f.queries),
+            "platform": f.platform, "language": f.language, "topic": f.topic, "department": f.department,
+            "limit": f.limit}
+
+
+def _raw_where(f: Filters, *, query_join: bool = False) -> str:
+    """WHERE of the raw mention reads (alias m). ``query_join``: the caller joins the matches
+    (alias mm) itself, so the query filter goes on them."""
+    where = ["m.tenant_id = %(t)s", "m.created_at >= %(lo)s", "m.created_at < %(hi)s"]
+    if f.platform:
+        where.append("m.platform = %(platform)s")
+    if f.language:
+        where.append(f"{LANGUAGE_SQL} = %(language)s")
+    if f.queries and not query_join:
+        where.append("EXISTS (SELECT 1 FROM listening_mentionmatch q WHERE q.tenant_id = %(t)s "
+                     "AND q.mention_id = m.id AND q.query_id = ANY(%(queries)s))")
+    if f.topic:
+        where.append("EXISTS (SELECT 1 FROM listening_mentiontopic mt WHERE mt.tenant_id = %(t)s "
+                     "AND mt.mention_id = m.id AND mt.topic_id = %(topic)s)")
+    if f.department:
+        where.append("EXISTS (SELECT 1 FROM inbox_message msg JOIN inbox_conversation c ON c.tenant_id = %(t)s "
+                     "AND c.id = msg.conversation_id WHERE msg.tenant_id = %(t)s AND msg.mention_id = m.id "
+                     "AND c.department_id = %(department)s)")
+    return " AND ".join(where)
+
+
+def _raw_facts(f: Filters) -> str:
+    """One row per mention, with the columns of a rollup row (mentions = 1)."""
+    return f"""
+        SELECT m.created_at AS bucket, m.platform, m.sentiment, 1 AS mentions, COALESCE(a.followers, 0) AS reach,
+               {INTERACTIONS_SQL} AS interactions
+        FROM listening_mention m LEFT JOIN listening_author a ON a.tenant_id = %(t)s AND a.id = m.author_id
+        WHERE {_raw_where(f)}"""
+
+
+def _rollup_where(f: Filters, table: str, *, per_query: bool = False) -> str:
+    """WHERE of a rollup read (alias x). ``per_query``: every query's rows (share of voice),
+    not the all-mentions row nor the selected queries' rows."""
+    where = ["x.tenant_id = %(t)s", "x.bucket >= %(lo)s", "x.bucket < %(hi)s"]
+    if f.platform:
+        where.append("x.platform = %(platform)s")
+    if f.language:
+        where.append("x.language = %(language)s")
+    if table == "analytics_mentionrollup":
+        where.append("x.query_id IS NOT NULL" if per_query else "x.query_id = ANY(%(queries)s)" if f.queries
+                     else "x.query_id IS NULL")
+    if table == "analytics_topicrollup" and f.topic:
+        where.append("x.topic_id = %(topic)s")
+    return " AND ".join(where)
+
+
+def _volume_source(f: Filters, source: str) -> tuple[str, str]:
+    """(FROM clause yielding bucket/platform/sentiment/mentions/reach/interactions, source name)."""
+    if source != "raw" and not f.department and len(f.queries) <= 1:
+        if not f.topic:
+            return f"(SELECT * FROM analytics_mentionrollup x WHERE {_rollup_where(f, 'analytics_mentionrollup')})", \
+                "rollup"
+        if not f.queries:
+            return f"(SELECT * FROM analytics_topicrollup x WHERE {_rollup_where(f, 'analytics_topicrollup')})", \
+                "rollup"
+    return f"({_raw_facts(f)})", "raw"
+
+
+def _slots(f: Filters) -> list[datetime]:
+    """Every bucket start of the range, in order (so empty buckets show as zeros)."""
+    zone = zoneinfo.ZoneInfo(f.tz)
+    if f.interval == "hour":
+        out, t = [], f.start.astimezone(zoneinfo.ZoneInfo("UTC"))
+        while t < f.end:
+            out.append(t)
+            t += timedelta(hours=1)
+        return out
+    day = f.first_day
+    if f.interval == "week":
+        day -= timedelta(days=day.weekday())  # date_trunc('week') starts on Monday
+    step = timedelta(days=7 if f.interval == "week" else 1)
+    out = []
+    while day <= f.last_day:
+        out.append(datetime.combine(day, time(0), tzinfo=zone))
+        day += step
+    return out
+
+
+def _series(tenant_id: int, f: Filters, source: str) -> tuple[dict, str]:
+    """{bucket start: {sentiment: (mentions, reach, interactions)}} and the source used."""
+    from_sql, used = _volume_source(f, source)
+    rows = _rows(f"""
+        SELECT date_trunc(%(unit)s, s.bucket, %(tz)s) AS t, s.sentiment, sum(s.mentions) AS mentions,
+               sum(s.reach) AS reach, sum(s.interactions) AS interactions
+        FROM {from_sql} s GROUP BY 1, 2""", _params(tenant_id, f))
+    out: dict = {}
+    for row in rows:
+        out.setdefault(row["t"], {})[row["sentiment"]] = (int(row["mentions"]), int(row["reach"]),
+                                                          int(row["interactions"]))
+    return out, used
+
+
+def _ratio(num, den):
+    return round(num / den, 4) if den else None
+
+
+def volume(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
+    data, used = _series(tenant_id, f, source)
+    points = []
+    for t in _slots(f):
+        cells = data.get(t, {})
+        point = {"t": t.isoformat(), "total": sum(c[0] for c in cells.values())}
+        for s in SENTIMENTS:
+            point[s] = cells.get(s, (0, 0, 0))[0]
+        point["untagged"] = point["total"] - sum(point[s] for s in SENTIMENTS)
+        points.append(point)
+    return {"interval": f.interval, "source": used, "total": sum(p["total"] for p in points), "points": points}
+
+
+def _net(counts: dict) -> float | None:
+    """(positive - negative) / tagged mentions; untagged mentions have no say."""
+    tagged = sum(counts.get(s, 0) for s in SENTIMENTS)
+    return _ratio(counts.get("positive", 0) - counts.get("negative", 0), tagged)
+
+
+def net_sentiment(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
+    data, used = _series(tenant_id, f, source)
+    previous, _used = _series(tenant_id, f.previous(), source)
+    points, totals = [], dict.fromkeys(SENTIMENTS, 0)
+    for t in _slots(f):
+        counts = {s: data.get(t, {}).get(s, (0, 0, 0))[0] for s in SENTIMENTS}
+        for s in SENTIMENTS:
+            totals[s] += counts[s]
+        points.append({"t": t.isoformat(), **counts, "tagged": sum(counts.values()), "net_sentiment": _net(counts)})
+    before = dict.fromkeys(SENTIMENTS, 0)
+    for cells in previous.values():
+        for s in SENTIMENTS:
+            before[s] += cells.get(s, (0, 0, 0))[0]
+    now, then = _net(totals), _net(before)
+    return {"interval": f.interval, "source": used, "net_sentiment": now, "previous_net_sentiment": then,
+            "change": round(now - then, 4) if now is not None and then is not None else None, **totals,
+            "points": points}
+
+
+def reach(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
+    data, used = _series(tenant_id, f, source)
+    points = []
+    for t in _slots(f):
+        cells = data.get(t, {}).values()
+        n, r, i = (sum(c[k] for c in cells) for k in range(3))
+        points.append({"t": t.isoformat(), "mentions": n, "reach": r, "interactions": i,
+                       "engagement_rate": _ratio(i, r)})
+    total_reach = sum(p["reach"] for p in points)
+    total_interactions = sum(p["interactions"] for p in points)
+    return {"interval": f.interval, "source": used, "reach": total_reach, "interactions": total_interactions,
+            "engagement_rate": _ratio(total_interactions, total_reach), "points": points}
+
+
+def share_of_voice(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
+    """Mentions per own-brand and competitor query; each query's share of their sum."""
+    params = _params(tenant_id, f)
+    kinds = [QueryKind.BRAND.value, QueryKind.COMPETITOR.value]
+    params["kinds"] = kinds
+    only = "AND lq.id = ANY(%(queries)s)" if f.queries else ""
+    if source != "raw" and not f.department and not f.topic:
+        where = _rollup_where(f, "analytics_mentionrollup", per_query=True)
+        counts = f"SELECT x.query_id, sum(x.mentions) AS mentions FROM analytics_mentionrollup x WHERE {where} " \
+                 f"GROUP BY 1"
+        used = "rollup"
+    else:
+        counts = f"""SELECT mm.query_id, count(*) AS mentions FROM listening_mention m
+                     JOIN listening_mentionmatch mm ON mm.tenant_id = %(t)s AND mm.mention_id = m.id
+                     WHERE {_raw_where(f, query_join=True)} GROUP BY 1"""
+        used = "raw"
+    rows = _rows(f"""
+        SELECT lq.id AS query_id, lq.name, lq.kind, COALESCE(c.mentions, 0) AS mentions
+        FROM listening_listeningquery lq LEFT JOIN ({counts}) c ON c.query_id = lq.id
+        WHERE lq.tenant_id = %(t)s AND lq.kind = ANY(%(kinds)s) {only}
+        ORDER BY mentions DESC, lq.name""", params)
+    total = sum(int(r["mentions"]) for r in rows)
+    out = [{"query_id": r["query_id"], "name": r["name"], "kind": r["kind"], "mentions": int(r["mentions"]),
+            "share": _ratio(int(r["mentions"]), total)} for r in rows]
+    brand = sum(r["mentions"] for r in out if r["kind"] == QueryKind.BRAND)
+    return {"source": used, "total": total, "brand_share": _ratio(brand, total), "rows": out}
+
+
+def top_topics(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
+    params = _params(tenant_id, f)
+    if source != "raw" and not f.department and not f.queries:
+        counts = f"""SELECT x.topic_id, x.sentiment, sum(x.mentions) AS mentions FROM analytics_topicrollup x
+                     WHERE {_rollup_where(f, 'analytics_topicrollup')} GROUP BY 1, 2"""
+        used = "rollup"
+    else:
+        counts = f"""SELECT t.topic_id, m.sentiment, count(*) AS mentions FROM listening_mention m
+                     JOIN listening_mentiontopic t ON t.tenant_id = %(t)s AND t.mention_id = m.id
+                     WHERE {_raw_where(f)} {"AND t.topic_id = %(topic)s" if f.topic else ""} GROUP BY 1, 2"""
+        used = "raw"
+    rows = _rows(f"""
+        SELECT c.topic_id, tp.name, c.sentiment, c.mentions FROM ({counts}) c
+        JOIN listening_topic tp ON tp.tenant_id = %(t)s AND tp.id = c.topic_id""", params)
+    return {"source": used, "rows": _ranked(rows, "topic_id", f.limit, extra=("name",))}
+
+
+def _ranked(rows: list[dict], key: str, limit: int, *, extra: tuple[str, ...] = ()) -> list[dict]:
+    """Rows per (key, sentiment) -> one row per key with its sentiment counts, top ``limit``."""
+    by_key: dict = {}
+    for r in rows:
+        item = by_key.setdefault(r[key], {key: r[key], **{e: r[e] for e in extra}, "mentions": 0,
+                                          **dict.fromkeys(SENTIMENTS, 0)})
+        item["mentions"] += int(r["mentions"])
+        if r["sentiment"] in SENTIMENTS:
+            item[r["sentiment"]] += int(r["mentions"])
+    for item in by_key.values():
+        item["net_sentiment"] = _net(item)
+    return sorted(by_key.values(), key=lambda i: (-i["mentions"], str(i[key])))[:limit]
+
+
+def top_terms(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
+    params = _params(tenant_id, f)
+    if source != "raw" and not f.department and not f.queries and not f.topic:
+        rows = _rows(f"""SELECT x.term, x.kind, x.sentiment, sum(x.mentions) AS mentions FROM analytics_termrollup x
+                         WHERE {_rollup_where(f, 'analytics_termrollup')} GROUP BY 1, 2, 3""", params)
+        used = "rollup"
+    else:
+        rows = _rows(f"""
+            SELECT e.term, e.kind, m.sentiment, count(*) AS mentions FROM listening_mention m
+            CROSS JOIN LATERAL (
+                SELECT DISTINCT left(COALESCE(NULLIF(x->>'canonical', ''), lower(x->>'text')), 200) AS term,
+                                left(COALESCE(x->>'label', ''), 20) AS kind
+                FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.entities) = 'array' THEN m.entities
+                                               ELSE '[]'::jsonb END) AS x) AS e
+            WHERE {_raw_where(f)} AND e.term <> '' GROUP BY 1, 2, 3""", params)
+        used = "raw"
+    for r in rows:
+        r["key"] = (r["term"], r["kind"])
+    ranked = _ranked(rows, "key", f.limit, extra=("term", "kind"))
+    for item in ranked:
+        del item["key"]
+    return {"source": used, "rows": ranked}
+
+
+def top_authors(tenant_id: int, f: Filters) -> dict:
+    """The authors with the most mentions in the range, and those with the widest reach
+    (followers) among the authors of the range. Raw mentions joined to authors: bounded by the
+    range (at most ``MAX_DAYS``), the tenant's (tenant, created_at) index and ``limit``."""
+    rows = _rows(f"""
+        WITH per_author AS (
+            SELECT m.author_id, count(*) AS mentions, sum({INTERACTIONS_SQL}) AS interactions
+            FROM listening_mention m WHERE {_raw_where(f)} AND m.author_id IS NOT NULL GROUP BY 1),
+        by_volume AS (SELECT 'by_volume' AS ranking, p.* FROM per_author p
+                      ORDER BY p.mentions DESC, p.author_id LIMIT %(limit)s),
+        by_reach AS (SELECT 'by_reach' AS ranking, p.* FROM per_author p
+                     JOIN listening_author a ON a.tenant_id = %(t)s AND a.id = p.author_id
+                     ORDER BY a.followers DESC NULLS LAST, p.author_id LIMIT %(limit)s)
+        SELECT r.ranking, r.author_id, a.platform, a.handle, a.name, COALESCE(a.followers, 0) AS followers,
+               r.mentions, r.interactions
+        FROM (SELECT * FROM by_volume UNION ALL SELECT * FROM by_reach) r
+        JOIN listening_author a ON a.tenant_id = %(t)s AND a.id = r.author_id""", _params(tenant_id, f))
+    out = {"by_volume": [], "by_reach": []}
+    for r in rows:
+        ranking = r.pop("ranking")
+        r["mentions"], r["interactions"] = int(r["mentions"]), int(r["interactions"])
+        out[ranking].append(r)
+    out["by_volume"].sort(key=lambda r: (-r["mentions"], r["author_id"]))
+    out["by_reach"].sort(key=lambda r: (-r["followers"], r["author_id"]))
+    return {"source": "raw", **out}
+
+
+SERIES = {"volume": volume, "sentiment": net_sentiment, "reach": reach, "share-of-voice": share_of_voice,
+          "top-topics": top_topics, "top-terms": top_terms}

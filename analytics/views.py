@@ -1,0 +1,78 @@
+"""The reputation dashboard page: a filter bar (validated with the API's own rules), then one
+chart per series drawn by Chart.js from the analytics API, each with its CSV link, and the care
+figures of the care API when that endpoint answers."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from listening.models import ListeningQuery, Platform, Topic
+from social_crm.tenancy.base import TenantView
+from social_crm.tenancy.forms import TIMEZONE_CHOICES
+from social_crm.tenancy.models import Department
+from social_crm.tenancy.permissions import Action
+
+from .api_urls import SERIES
+from .filters import FilterSerializer
+
+RANGES = ("7", "30", "90")
+
+
+def _labels() -> dict[str, str]:
+    """The strings the dashboard's script shows, translated here."""
+    return {"positive": _("Positive"), "neutral": _("Neutral"), "negative": _("Negative"), "untagged": _("Not tagged"),
+            "mentions": _("Mentions"), "total": _("Total"), "net_sentiment": _("Net sentiment"),
+            "previous": _("previous period"), "reach": _("Reach"), "engagement_rate": _("Engagement rate"),
+            "brand_share": _("Own brand's share"), "by_reach": _("Widest reach"), "failed": _("Could not load this chart."),
+            "first_response": _("First response (median / p90)"), "resolution": _("Resolution (median / p90)"),
+            "sla_breaches": _("SLA breaches (first response / resolution)"), "backlog": _("Backlog"),
+            "not_available": _("Care metrics are not available.")}
+
+
+def _series_titles() -> dict[str, str]:
+    return {"volume": _("Volume"), "sentiment": _("Net sentiment"), "reach": _("Reach and engagement rate"),
+            "share-of-voice": _("Share of voice"), "top-authors": _("Top authors"), "top-topics": _("Top topics"),
+            "top-terms": _("Top terms")}
+
+
+class DashboardView(TenantView):
+    required_action = Action.ANALYTICS_VIEW
+    template_name = "analytics/dashboard.html"
+
+    def get(self, request):
+        params = request.GET.copy()
+        chosen = params.get("range") or "30"
+        tz = params.get("tz") or self.tenant.timezone or "Europe/Paris"
+        if chosen in RANGES and tz in zoneinfo.available_timezones():
+            last = timezone.now().astimezone(zoneinfo.ZoneInfo(tz)).date()
+            params["to"], params["from"] = last.isoformat(), (last - timedelta(days=int(chosen) - 1)).isoformat()
+        params.pop("range", None)
+        serializer = FilterSerializer(data=params, context={"tenant": self.tenant})
+        tid = self.tenant.pk
+        context = {
+            "range": chosen, "ranges": RANGES, "tz": tz,
+            **{f"{name}_value": params.get(name, "") for name in ("from", "to", "language", "platform", "topic",
+                                                                  "department")},
+            "selected_queries": request.GET.getlist("query"),
+            "queries": ListeningQuery.objects.filter(tenant_id=tid).order_by("name"),
+            "topics": Topic.objects.filter(tenant_id=tid).order_by("name"),
+            "departments": Department.objects.filter(tenant_id=tid).order_by("name"),
+            "platforms": Platform.choices, "timezones": [name for name, _label in TIMEZONE_CHOICES],
+            "labels": _labels(),
+        }
+        if not serializer.is_valid():
+            return self.render(status=400, errors=serializer.errors, **context)
+        f = serializer.validated_data
+        query = urlencode(f.as_params(), doseq=True)
+        titles = _series_titles()
+        charts = [{"name": name, "title": titles[name],
+                   "url": reverse(f"api-analytics-{name}", kwargs={"tenant_slug": self.tenant.slug}) + "?" + query}
+                  for name in SERIES]
+        care_url = f"/api/v1/t/{self.tenant.slug}/analytics/care?{query}"  # the care API (shared contract)
+        return self.render(filters=f, charts=charts, care_url=care_url, **context)
