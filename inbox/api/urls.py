@@ -21,3 +21,11 @@ _routing_router = DefaultRouter(trailing_slash=True)
 _routing_router.include_root_view = False
 _routing.register(_routing_router)
 urlpatterns.append(path("t/<slug:tenant_slug>/", include(_routing_router.urls)))
+
+# --- Replies and canned answers (inbox/api/replies.py) ----------------------------------------------
+from . import replies as _replies  # noqa: E402
+
+_replies_router = DefaultRouter(trailing_slash=True)
+_replies_router.include_root_view = False
+_replies.register(_replies_router)
+urlpatterns.append(path("t/<slug:tenant_slug>/", include(_replies_router.urls)))

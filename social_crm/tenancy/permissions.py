@@ -41,6 +41,10 @@ class Action(StrEnum):
     CUSTOMERS_VIEW = "customers.view"
     CUSTOMERS_MANAGE = "customers.manage"
     WEBHOOKS_MANAGE = "webhooks.manage"
+    INBOX_REPLY = "inbox.reply"
+    INBOX_REPLY_PUBLISH = "inbox.reply_publish"
+    INBOX_REPLY_APPROVE = "inbox.reply_approve"
+    CANNED_ANSWERS_MANAGE = "canned_answers.manage"
 
 
 _ALL = frozenset(Role)
@@ -69,6 +73,12 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CUSTOMERS_VIEW: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
     Action.CUSTOMERS_MANAGE: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER}),
     Action.WEBHOOKS_MANAGE: frozenset({Role.ADMIN}),
+    Action.INBOX_REPLY: _ALL,
+    # Community managers publish directly unless the tenant asks for approval of their replies
+    # (InboxSettings.community_manager_replies_need_approval); marketers always need approval.
+    Action.INBOX_REPLY_PUBLISH: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
+    Action.INBOX_REPLY_APPROVE: frozenset({Role.ADMIN, Role.DEPARTMENT_HEAD}),
+    Action.CANNED_ANSWERS_MANAGE: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER}),
 }
 
 ACTION_LABELS: dict[Action, str] = {
@@ -93,6 +103,10 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CUSTOMERS_VIEW: "See customer records, identities and timelines",
     Action.CUSTOMERS_MANAGE: "Create, link, merge and import customers; export them",
     Action.WEBHOOKS_MANAGE: "Manage outgoing webhooks, read their delivery log, replay deliveries",
+    Action.INBOX_REPLY: "Write replies to conversations (sent for approval when one may not publish)",
+    Action.INBOX_REPLY_PUBLISH: "Publish replies on the platform without approval, retry failed ones",
+    Action.INBOX_REPLY_APPROVE: "Approve or reject replies waiting for approval",
+    Action.CANNED_ANSWERS_MANAGE: "Create, edit and delete the shared canned answers",
 }
 
 assert set(PERMISSIONS) == set(Action), "every Action needs a row in PERMISSIONS"
