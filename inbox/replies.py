@@ -64,7 +64,8 @@ ORDER_NUMBER = re.compile(
 
 
 def _membership(tenant_id: int, actor) -> Membership:
-    membership = Membership.objects.filter(tenant_id=tenant_id, user_id=getattr(actor, "pk", None)).first()
+    with tenant_context(tenant_id):
+        membership = Membership.objects.filter(tenant_id=tenant_id, user_id=getattr(actor, "pk", None)).first()
     if membership is None:
         raise PermissionDenied("not a member of this tenant")
     return membership
@@ -150,13 +151,14 @@ class CannedChoice:
 
 def canned_for(tenant_id: int, conversation: Conversation, agent) -> list[CannedChoice]:
     """Every canned answer rendered for this conversation, in its language."""
-    language = conversation_language(tenant_id, conversation)
-    values = variables_for(tenant_id, conversation, agent)
-    choices = []
-    for answer in CannedAnswer.objects.filter(tenant_id=tenant_id):
-        text, used = canned_render(answer, language, values)
-        choices.append(CannedChoice(answer, text, used, sorted(set(PLACEHOLDER.findall(text)))))
-    return choices
+    with tenant_context(tenant_id):
+        language = conversation_language(tenant_id, conversation)
+        values = variables_for(tenant_id, conversation, agent)
+        choices = []
+        for answer in CannedAnswer.objects.filter(tenant_id=tenant_id):
+            text, used = canned_render(answer, language, values)
+            choices.append(CannedChoice(answer, text, used, sorted(set(PLACEHOLDER.findall(text)))))
+        return choices
 
 
 def _check_body(field: str, text: str) -> str:
@@ -386,11 +388,12 @@ def pending_approvals(tenant_id: int, user):
     pending = (Message.objects.filter(tenant_id=tenant_id, direction="out",
                                       delivery_status=DeliveryStatus.PENDING_APPROVAL)
                .select_related("conversation", "author_user").order_by("created_at", "id"))
-    if membership.role == Role.DEPARTMENT_HEAD:
-        pending = pending.filter(conversation__department__in=membership.departments_headed.all())
-    elif membership.role != Role.ADMIN:
-        return pending.none()
-    return pending
+    with tenant_context(tenant_id):
+        if membership.role == Role.DEPARTMENT_HEAD:
+            pending = pending.filter(conversation__department__in=list(membership.departments_headed.all()))
+        elif membership.role != Role.ADMIN:
+            return []
+        return list(pending)
 
 
 # --- Publication (called by inbox.tasks.publish_reply) ----------------------------------------------

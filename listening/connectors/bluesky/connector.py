@@ -200,8 +200,15 @@ class BlueskyConnector(Connector):
                     if root.get("uri") and root.get("cid") else parent_ref)
         client = self._logged_in()
         try:
-            created = client.send_post(text=text, reply_to=models.AppBskyFeedPost.ReplyRef(parent=parent_ref,
-                                                                                             root=root_ref))
+            session = getattr(client, "_session", None)  # login(fetch_bsky_profile=False) leaves client.me empty
+            did = getattr(session, "did", None) or getattr(getattr(client, "me", None), "did", None)
+            if not did:
+                raise NeedsReconnect("Bluesky: no session to publish with")
+            record = models.AppBskyFeedPost.Record(
+                text=text, created_at=client.get_current_time_iso(),
+                reply=models.AppBskyFeedPost.ReplyRef(parent=parent_ref, root=root_ref))
+            created = client.com.atproto.repo.create_record(models.ComAtprotoRepoCreateRecord.Data(
+                repo=did, collection="app.bsky.feed.post", record=record))
         except httpx.ReadTimeout as exc:
             raise OutcomeUnknown("Bluesky did not answer in time: the reply may be published; check before "
                                  "retrying") from exc
