@@ -379,17 +379,22 @@ def saved_view_delete(tenant_id: int, *, actor, view_id: int) -> None:
         audit_record(tenant_id, actor=actor, action="saved_view.deleted", data={"name": name})
 
 
-def relevance_save(tenant_id: int, *, actor, rules: dict, author_window_hours: int) -> InboxSettings:
-    """The tenant's relevance rules (see inbox/relevance.py) and author window. Idempotent."""
+def relevance_save(tenant_id: int, *, actor, rules: dict, author_window_hours: int,
+                   community_manager_replies_need_approval: bool | None = None) -> InboxSettings:
+    """The tenant's relevance rules (see inbox/relevance.py), author window and whether community
+    managers' replies need approval (None: unchanged). Idempotent."""
     if not isinstance(author_window_hours, int) or not 1 <= author_window_hours <= 24 * 14:
         raise ValidationError({"author_window_hours": [_("Between 1 and 336 hours.")]})
     with tenant_context(tenant_id):
         row = _locked_settings(tenant_id)
         row.relevance = relevance.effective_rules(rules)
         row.author_window_hours = author_window_hours
-        row.save(update_fields=["relevance", "author_window_hours"])
+        if community_manager_replies_need_approval is not None:
+            row.community_manager_replies_need_approval = bool(community_manager_replies_need_approval)
+        row.save(update_fields=["relevance", "author_window_hours", "community_manager_replies_need_approval"])
         audit_record(tenant_id, actor=actor, action="inbox.relevance_updated",
-                     data={"rules": row.relevance, "author_window_hours": author_window_hours})
+                     data={"rules": row.relevance, "author_window_hours": author_window_hours,
+                           "community_manager_replies_need_approval": row.community_manager_replies_need_approval})
         return row
 
 

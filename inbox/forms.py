@@ -191,6 +191,11 @@ class RelevanceForm(forms.Form):
     author_window_hours = forms.IntegerField(
         label=_("Author window (hours)"), min_value=1, max_value=336,
         help_text=_("Without a platform thread, an author's messages within this many hours join one conversation."))
+    community_manager_replies_need_approval = forms.BooleanField(
+        label=_("Community managers' replies need approval"), required=False,
+        help_text=_("A department head of the conversation's department (else a tenant admin) approves them before "
+                    "they are published. Marketers' replies always need approval."),
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -28,6 +28,10 @@ class InboxSettings(TenantOwned):
     relevance = models.JSONField(default=dict, blank=True)
     # An alert nobody acknowledged goes one level up after this many minutes (inbox/alerts.py).
     alert_escalation_minutes = models.PositiveIntegerField(_("alert escalation delay (minutes)"), default=30)
+    # Replies by community managers wait for an approver (admins and department heads always
+    # publish; marketers always need approval: social_crm.tenancy.permissions).
+    community_manager_replies_need_approval = models.BooleanField(
+        _("community managers' replies need approval"), default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="inbox_settings_one_per_tenant")]
@@ -113,6 +117,7 @@ class Direction(models.TextChoices):
 class DeliveryStatus(models.TextChoices):
     PENDING_APPROVAL = "pending_approval", _("Waiting for approval")
     QUEUED = "queued", _("Queued")
+    PUBLISHING = "publishing", _("Publishing")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     REJECTED = "rejected", _("Rejected")
@@ -132,6 +137,17 @@ class Message(TenantOwned):
                                     related_name="+")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    # Outbound: the inbound message it answers (the platform post it replies to) and the canned
+    # answer it started from, if any; the language it was written in (fr/en).
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False,
+                                 related_name="+")
+    canned_answer = models.ForeignKey("CannedAnswer", null=True, blank=True, on_delete=models.SET_NULL,
+                                      db_constraint=False, related_name="+")
+    language = models.CharField(max_length=8, blank=True)
+    # When a worker took it for publication (status "publishing"): a publication is never
+    # started twice (inbox/replies.py claim_for_publication).
+    claimed_at = models.DateTimeField(null=True, blank=True)
     delivery_status = models.CharField(max_length=20, choices=DeliveryStatus.choices, blank=True)
     external_id = models.CharField(max_length=200, blank=True)  # the reply's id on the platform
     error = models.TextField(blank=True)
@@ -145,7 +161,12 @@ class Message(TenantOwned):
             models.UniqueConstraint(fields=["tenant", "mention"], condition=models.Q(direction="in"),
                                     name="message_inbound_mention_unique"),
         ]
-        indexes = [models.Index(fields=["tenant", "conversation", "created_at"], name="message_conversation_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "conversation", "created_at"], name="message_conversation_idx"),
+            # Replies waiting for approval or failed (the approvals page, the retry list).
+            models.Index(fields=["tenant", "delivery_status", "created_at"], name="message_outbound_status_idx",
+                         condition=models.Q(direction="out")),
+        ]
 
 
 class Note(TenantOwned):

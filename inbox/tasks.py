@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task  # noqa: F401
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 # --- Conversations (inbox/conversations.py) -----------------------------------------------------
 
@@ -153,3 +158,50 @@ def fanout_alert_digests() -> int:
     for tenant_id in ids:
         send_alert_digest_task.delay(tenant_id)
     return len(ids)
+
+
+PUBLISH_MAX_RETRIES = 8  # transient failures: about 1 + 2 + 4 ... 128 minutes (with jitter), then "failed"
+
+
+@shared_task(name="inbox.tasks.publish_reply", bind=True, acks_late=True, ignore_result=True, max_retries=None)
+def publish_reply(self, tenant_id: int, message_id: int) -> str:
+    """Publish one queued reply through the connector of its platform (inbox/replies.py has its
+    life). The claim and the outcome are two short transactions; the platform call runs between
+    them with no transaction open. A rate limit waits until the platform's reset time; transient
+    errors retry with backoff; permanent ones (and the last retry) leave the reply "failed",
+    visible and retryable. Returns "sent", "failed", "retry" or "skipped"."""
+    from listening.connectors import get_connector
+    from listening.connectors.base import ConnectorError, RateLimited
+
+    from . import replies
+
+    if not isinstance(tenant_id, int):
+        raise TypeError(f"publish_reply: the first argument must be a tenant id, got {tenant_id!r}")
+    job = replies.claim_for_publication(tenant_id, message_id)
+    if job is None:
+        return "skipped"
+    connector = None
+    try:
+        connector = get_connector(job.account.platform)(job.account)
+        published = connector.publish_reply(job.target, job.text, idempotency_key=job.idempotency_key)
+    except ConnectorError as exc:
+        retries = self.request.retries or 0
+        final = not exc.transient or retries >= PUBLISH_MAX_RETRIES
+        replies.record_failed(tenant_id, message_id, str(exc), final=final)
+        if final:
+            return "failed"
+        if isinstance(exc, RateLimited):
+            countdown = max(1.0, (exc.reset_at - timezone.now()).total_seconds())
+        else:
+            countdown = min(7200, 60 * 2 ** retries) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    except Exception as exc:  # a bug of ours: the reply must not stay "publishing"; the error is logged
+        logger.exception("publish_reply %s/%s", tenant_id, message_id)
+        replies.record_failed(tenant_id, message_id, f"internal error: {type(exc).__name__}", final=True)
+        return "failed"
+    finally:
+        close = getattr(connector, "close", None)
+        if callable(close):
+            close()
+    replies.record_published(tenant_id, message_id, published)
+    return "sent"

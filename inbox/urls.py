@@ -15,4 +15,5 @@ urlpatterns: list = [
     path("inbox/c/<int:conversation_id>/notes/", views.NoteCreateView.as_view(), name="inbox-note"),
     path("inbox/c/<int:conversation_id>/presence/", views.PresenceView.as_view(), name="inbox-presence"),
     path("", include("inbox.urls_routing")),
+    path("", include("inbox.urls_replies")),
 ]

@@ -23,7 +23,9 @@ from social_crm.tenancy.permissions import Action
 from social_crm.tenancy.views import apply_errors
 
 from . import conversations as actions
+from . import replies
 from .access import access_conversation
+from .forms_replies import ReplyForm
 from .forms import (BulkForm, ConversationUpdateForm, InboxFilterForm, NoteForm, RelevanceForm, SavedViewForm,
                     encode_cursor, keyset)
 from .models import Conversation, ConversationEvent, Message, Note, Priority, SavedView, Status
@@ -132,7 +134,13 @@ class ConversationView(_InboxBase):
         author_conversations = (Conversation.objects.filter(tenant_id=tid, author_id=conversation.author_id)
                                 .exclude(pk=conversation.pk).order_by("-last_message_at")[:5]
                                 if conversation.author_id else [])
-        return {"conversation": conversation, "messages_list": conversation_messages,
+        can_reply = self.can(Action.INBOX_REPLY)
+        reply = {"reply_form": extra.pop("reply_form", None) or ReplyForm(), "can_reply": can_reply,
+                 "canned": replies.canned_for(tid, conversation, self.request.user) if can_reply else [],
+                 "replies_need_approval": can_reply and not replies.may_publish(tid, self.request.user),
+                 "can_approve": self.can(Action.INBOX_REPLY_APPROVE), "can_retry": self.can(Action.INBOX_REPLY_PUBLISH),
+                 "reply_limit": replies.MAX_LENGTH.get(conversation.platform)}
+        return {"conversation": conversation, "messages_list": conversation_messages, **reply,
                 "notes": Note.objects.filter(tenant_id=tid, conversation=conversation).select_related("author_user"),
                 "events": events, "members": members, "departments": Department.objects.filter(tenant_id=tid),
                 "status_choices": Status.choices, "priority_choices": Priority.choices,
@@ -283,7 +291,9 @@ class RelevanceSettingsView(TenantView):
 
     def get(self, request):
         row = actions.inbox_settings(self.tenant.pk)
-        form = RelevanceForm(initial={"author_window_hours": row.author_window_hours, **effective_rules(row.relevance)})
+        form = RelevanceForm(initial={"author_window_hours": row.author_window_hours, **effective_rules(row.relevance),
+                                      "community_manager_replies_need_approval":
+                                          row.community_manager_replies_need_approval})
         return self.render(form=form)
 
     def post(self, request):
@@ -291,8 +301,10 @@ class RelevanceSettingsView(TenantView):
         if form.is_valid():
             data = dict(form.cleaned_data)
             hours = data.pop("author_window_hours")
+            approval = data.pop("community_manager_replies_need_approval")
             try:
-                actions.relevance_save(self.tenant.pk, actor=request.user, rules=data, author_window_hours=hours)
+                actions.relevance_save(self.tenant.pk, actor=request.user, rules=data, author_window_hours=hours,
+                                       community_manager_replies_need_approval=approval)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:

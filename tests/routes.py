@@ -368,8 +368,6 @@ INBOX_ROUTES: list[Route] = [
     Route("api-saved-views-detail", "put", _IW, "pk", _admins_view, body=lambda w: _VIEW_BODY, api=True),
     Route("api-saved-views-detail", "patch", _IW, "pk", _admins_view, body=lambda w: {"is_shared": True}, api=True),
     Route("api-saved-views-detail", "delete", _IW, "pk", _admins_view, api=True),
-    Route("api-canned-answers-list", "get", _IV, api=True),
-    Route("api-canned-answers-detail", "get", _IV, "pk", lambda tw: tw.canned_answer, api=True),
 ]
 
 # --- Inbox: routing rules, department alerts, SLA policies (pages and API) --------------------
@@ -616,8 +614,63 @@ ANALYTICS_ROUTES = [Route("analytics-dashboard", "get", Action.ANALYTICS_VIEW)] 
     for series in ("volume", "sentiment", "reach", "share-of-voice", "top-authors", "top-topics", "top-terms")
 ]
 
-_MORE = (TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES + WEBHOOK_ROUTES + CARE_ROUTES
-         + CRISIS_ROUTES + ANALYTICS_ROUTES)
+# --- Inbox: replies, approvals, canned answers (pages and API) ----------------------------------
+def _reply(status):
+    """An outbound reply of the tenant's conversation in ``status`` (made on first use)."""
+    def get(tw):
+        from inbox.models import Message
+        from social_crm.tenancy.scope import tenant_context
+
+        with tenant_context(tw.tenant.pk):
+            target = Message.objects.filter(tenant_id=tw.tenant.pk, conversation=tw.conversation, direction="in").first()
+            message, _created = Message.objects.get_or_create(
+                tenant_id=tw.tenant.pk, conversation=tw.conversation, direction="out", delivery_status=status,
+                defaults={"text": f"Reply ({status})", "reply_to": target,
+                          "author_user": tw.members[Role.MARKETER].user, "error": "X 403" if status == "failed" else ""})
+            return message
+    return get
+
+
+def _canned(tw):
+    return tw.canned_answer
+
+
+_CANNED_BODY = {"name": "Thanks", "shortcut": "thanks", "body_en": "Thanks {first_name}!", "body_fr": "Merci {first_name} !"}
+_RP, _RA, _CM = Action.INBOX_REPLY_PUBLISH, Action.INBOX_REPLY_APPROVE, Action.CANNED_ANSWERS_MANAGE
+REPLY_ROUTES: list[Route] = [
+    Route("inbox-reply", "post", Action.INBOX_REPLY, "conversation_id", _conversation,
+          body=lambda w: {"text": "Nous regardons, merci de votre patience."}),
+    Route("inbox-reply-approve", "post", _RA, "message_id", _reply("pending_approval")),
+    Route("inbox-reply-reject", "post", _RA, "message_id", _reply("pending_approval"), body=lambda w: {"reason": "Ton"}),
+    Route("inbox-reply-retry", "post", _RP, "message_id", _reply("failed")),
+    Route("inbox-approvals", "get", _RA),
+    Route("inbox-canned", "get", _IV),
+    Route("inbox-canned-new", "get", _CM),
+    Route("inbox-canned-new", "post", _CM, body=lambda w: _CANNED_BODY),
+    Route("inbox-canned-edit", "get", _CM, "answer_id", _canned),
+    Route("inbox-canned-edit", "post", _CM, "answer_id", _canned, body=lambda w: _CANNED_BODY),
+    Route("inbox-canned-delete", "post", _CM, "answer_id", _canned),
+    Route("api-replies-list", "get", _IV, api=True),
+    Route("api-replies-list", "post", Action.INBOX_REPLY,
+          body=lambda w: {"conversation": _conversation_id(w.a), "text": "Nous regardons."},
+          cross_body=lambda w: {"conversation": _conversation_id(w.b), "text": "Nous regardons."},
+          cross_fields=("conversation",), api=True),
+    Route("api-replies-detail", "get", _IV, "pk", _reply("sent"), api=True),
+    Route("api-replies-approve", "post", _RA, "pk", _reply("pending_approval"), api=True),
+    Route("api-replies-reject", "post", _RA, "pk", _reply("pending_approval"), body=lambda w: {"reason": "Ton"},
+          api=True),
+    Route("api-replies-retry", "post", _RP, "pk", _reply("failed"), api=True),
+    Route("api-canned-answers-list", "get", _IV, api=True),
+    Route("api-canned-answers-list", "post", _CM, body=lambda w: _CANNED_BODY, api=True),
+    Route("api-canned-answers-detail", "get", _IV, "pk", _canned, api=True),
+    Route("api-canned-answers-detail", "put", _CM, "pk", _canned, body=lambda w: _CANNED_BODY, api=True),
+    Route("api-canned-answers-detail", "patch", _CM, "pk", _canned, body=lambda w: {"shortcut": "delay2"}, api=True),
+    Route("api-canned-answers-detail", "delete", _CM, "pk", _canned, api=True),
+    Route("api-canned-answers-render", "get", Action.INBOX_REPLY, "pk", _canned, api=True),
+]
+
+_MORE = (TOPIC_ROUTES + MODEL_ROUTES + INBOX_ROUTES + REPLY_ROUTES + ROUTING_ROUTES + CUSTOMER_ROUTES + WEBHOOK_ROUTES
+         + CARE_ROUTES + CRISIS_ROUTES + ANALYTICS_ROUTES)
 PAGE_ROUTES += LISTENING_PAGE_ROUTES + [r for r in _MORE if not r.api]
 API_ROUTES += LISTENING_API_ROUTES + [r for r in _MORE if r.api]
 ALL_ROUTES = [r for r in PAGE_ROUTES + API_ROUTES if not r.token_bound]

@@ -3,12 +3,11 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import canned, views
+from . import views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 views.register(router)
-canned.register(router)
 
 urlpatterns: list = [
     path("t/<slug:tenant_slug>/", include(router.urls)),
@@ -22,3 +21,11 @@ _routing_router = DefaultRouter(trailing_slash=True)
 _routing_router.include_root_view = False
 _routing.register(_routing_router)
 urlpatterns.append(path("t/<slug:tenant_slug>/", include(_routing_router.urls)))
+
+# --- Replies and canned answers (inbox/api/replies.py) ----------------------------------------------
+from . import replies as _replies  # noqa: E402
+
+_replies_router = DefaultRouter(trailing_slash=True)
+_replies_router.include_root_view = False
+_replies.register(_replies_router)
+urlpatterns.append(path("t/<slug:tenant_slug>/", include(_replies_router.urls)))

@@ -45,6 +45,11 @@ class PermanentError(ConnectorError):
     """A request that will fail again the same way: record it, surface it, do not retry."""
 
 
+class OutcomeUnknown(PermanentError):
+    """A write (a reply) whose answer never came (read timeout): the platform may have taken it.
+    Never retried automatically, so a reply is not published twice; a person checks and retries."""
+
+
 class NeedsReconnect(PermanentError):
     """Credentials expired or revoked (X 401, Graph error 190): a person must reconnect."""
 
@@ -112,6 +117,27 @@ class Page:
 
 
 @dataclass(frozen=True)
+class ReplyTarget:
+    """The post a reply answers, as stored: ids and the raw payload the platform sent."""
+
+    platform: str
+    external_id: str
+    version_id: str = ""
+    parent_external_id: str = ""
+    conversation_external_id: str = ""
+    author_handle: str = ""
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Published:
+    """What the platform says of a reply it took."""
+
+    external_id: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     """What a connector needs of a ConnectedAccount, decrypted; no database object."""
 
@@ -144,3 +170,10 @@ class Connector:
     def fetch(self, request: StreamRequest, cursor: dict) -> Page:
         """Fetch one page after ``cursor``. Raises a ConnectorError subclass on failure."""
         raise NotImplementedError
+
+    def publish_reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> Published:
+        """Publish ``text`` as the account's reply to ``target``. Raises a ConnectorError subclass
+        (RateLimited / TransientError: the task retries; PermanentError: the reply fails and is
+        shown). ``idempotency_key`` is stable across retries of one reply, for the platforms
+        that take one."""
+        raise PermanentError(f"{self.platform}: this channel cannot publish replies")

@@ -45,6 +45,10 @@ class Action(StrEnum):
     CRISIS_ACT = "crisis.act"
     CRISIS_CONFIGURE = "crisis.configure"
     ANALYTICS_VIEW = "analytics.view"
+    INBOX_REPLY = "inbox.reply"
+    INBOX_REPLY_PUBLISH = "inbox.reply_publish"
+    INBOX_REPLY_APPROVE = "inbox.reply_approve"
+    CANNED_ANSWERS_MANAGE = "canned_answers.manage"
 
 
 _ALL = frozenset(Role)
@@ -78,6 +82,12 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CRISIS_ACT: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
     Action.CRISIS_CONFIGURE: frozenset({Role.ADMIN}),
     Action.ANALYTICS_VIEW: _ALL,
+    Action.INBOX_REPLY: _ALL,
+    # Community managers publish directly unless the tenant asks for approval of their replies
+    # (InboxSettings.community_manager_replies_need_approval); marketers always need approval.
+    Action.INBOX_REPLY_PUBLISH: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
+    Action.INBOX_REPLY_APPROVE: frozenset({Role.ADMIN, Role.DEPARTMENT_HEAD}),
+    Action.CANNED_ANSWERS_MANAGE: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER}),
 }
 
 ACTION_LABELS: dict[Action, str] = {
@@ -106,6 +116,10 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CRISIS_ACT: "Acknowledge and close crisis alerts",
     Action.CRISIS_CONFIGURE: "Configure crisis detection: sensitivity, recipients, channels",
     Action.ANALYTICS_VIEW: "See the analytics dashboards and their API (volume, sentiment, share of voice, reach)",
+    Action.INBOX_REPLY: "Write replies to conversations (sent for approval when one may not publish)",
+    Action.INBOX_REPLY_PUBLISH: "Publish replies on the platform without approval, retry failed ones",
+    Action.INBOX_REPLY_APPROVE: "Approve or reject replies waiting for approval",
+    Action.CANNED_ANSWERS_MANAGE: "Create, edit and delete the shared canned answers",
 }
 
 assert set(PERMISSIONS) == set(Action), "every Action needs a row in PERMISSIONS"

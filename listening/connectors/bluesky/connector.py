@@ -43,9 +43,12 @@ from ..base import (
     AccountConfig,
     Connector,
     NeedsReconnect,
+    OutcomeUnknown,
     Page,
     PermanentError,
+    Published,
     RateLimited,
+    ReplyTarget,
     StreamRequest,
     TransientError,
 )
@@ -183,6 +186,37 @@ class BlueskyConnector(Connector):
                     fetched_at=datetime.now(timezone.utc))
 
     # --- streams -------------------------------------------------------------------------------
+
+    def publish_reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> Published:
+        """com.atproto.repo.createRecord of an app.bsky.feed.post whose ``reply`` names the parent
+        (the stored post: uri + cid) and the thread's root (the parent's own root, else itself)."""
+        raw = target.raw or {}
+        uri, cid = raw.get("uri") or target.external_id, raw.get("cid") or target.version_id
+        if not uri or not cid:
+            raise PermanentError("Bluesky: the stored post has no uri and cid to reply to")
+        root = ((raw.get("record") or {}).get("reply") or {}).get("root") or {}
+        parent_ref = models.ComAtprotoRepoStrongRef.Main(uri=uri, cid=cid)
+        root_ref = (models.ComAtprotoRepoStrongRef.Main(uri=root["uri"], cid=root["cid"])
+                    if root.get("uri") and root.get("cid") else parent_ref)
+        client = self._logged_in()
+        try:
+            session = getattr(client, "_session", None)  # login(fetch_bsky_profile=False) leaves client.me empty
+            did = getattr(session, "did", None) or getattr(getattr(client, "me", None), "did", None)
+            if not did:
+                raise NeedsReconnect("Bluesky: no session to publish with")
+            record = models.AppBskyFeedPost.Record(
+                text=text, created_at=client.get_current_time_iso(),
+                reply=models.AppBskyFeedPost.ReplyRef(parent=parent_ref, root=root_ref))
+            created = client.com.atproto.repo.create_record(models.ComAtprotoRepoCreateRecord.Data(
+                repo=did, collection="app.bsky.feed.post", record=record))
+        except httpx.ReadTimeout as exc:
+            raise OutcomeUnknown("Bluesky did not answer in time: the reply may be published; check before "
+                                 "retrying") from exc
+        except (AtProtocolError, httpx.HTTPError) as exc:
+            raise self._error(exc) from exc
+        handle = (self.account.credentials or {}).get("handle") or self.account.handle
+        rkey = created.uri.rsplit("/", 1)[-1]
+        return Published(created.uri, f"https://bsky.app/profile/{handle}/post/{rkey}" if handle else "")
 
     def fetch(self, request: StreamRequest, cursor: dict) -> Page:
         cursor = dict(cursor or {})

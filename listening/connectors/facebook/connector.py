@@ -35,7 +35,8 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
-from ..base import Connector, NeedsReconnect, Page, ParseResult, PermanentError, StreamRequest
+from ..base import (Connector, NeedsReconnect, OutcomeUnknown, Page, ParseResult, PermanentError, Published,
+                    ReplyTarget, StreamRequest)
 from .graph import GraphClient, next_page_url, paging_params
 from .parse import parse_payload, summary_count, unix
 
@@ -74,6 +75,18 @@ class FacebookConnector(Connector):
                 raise NeedsReconnect("no page_access_token stored for this Facebook Page")
             self._client = GraphClient(token, session=self._session)
         return self._client
+
+    def publish_reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> Published:
+        """POST /{id}/comments as the Page. Graph nests comments one level deep: a reply to a reply
+        goes on the parent comment (as Facebook's own interface does); a post gets a comment."""
+        object_id = target.external_id
+        if target.parent_external_id and target.parent_external_id != target.conversation_external_id:
+            object_id = target.parent_external_id
+        body = self.client.post(f"{object_id}/comments", {"message": text})
+        comment_id = str(body.get("id") or "")
+        if not comment_id:
+            raise OutcomeUnknown("Graph API answered without the comment's id: check before retrying")
+        return Published(comment_id, f"https://www.facebook.com/{comment_id}")
 
     def fetch(self, request: StreamRequest, cursor: dict) -> Page:
         edge = EDGES.get(request.stream)

@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import requests
 from django.conf import settings
 
-from ..base import NeedsReconnect, PermanentError, RateLimited, TransientError
+from ..base import NeedsReconnect, OutcomeUnknown, PermanentError, RateLimited, TransientError
 
 GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
@@ -94,6 +94,14 @@ class GraphClient:
             query["appsecret_proof"] = self.proof
         return self._send(url, query)
 
+    def post(self, path: str, data: dict) -> dict:
+        """POST form ``data`` to ``/{version}/{path}`` (a write: a comment reply) and return the JSON
+        object. A read timeout raises OutcomeUnknown: the write may have happened, never resend it blindly."""
+        data = dict(data, access_token=self.access_token)
+        if self.proof:
+            data["appsecret_proof"] = self.proof
+        return self._send(self.url(path), data, method="post")
+
     def paginate(self, first_response: dict, *, max_pages: int = MAX_PAGES) -> Iterator[dict]:
         """Yield ``first_response`` and every following page (``paging.next``) until the last one.
         Stops after ``max_pages`` pages or when Graph hands back a link it already gave."""
@@ -116,9 +124,17 @@ class GraphClient:
                  if k not in ("access_token", "appsecret_proof")}
         return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), query
 
-    def _send(self, url: str, params: dict) -> dict:
+    def _send(self, url: str, params: dict, *, method: str = "get") -> dict:
         try:
-            response = self.session.get(url, params=params, timeout=self.timeout)
+            if method == "post":
+                response = self.session.post(url, data=params, timeout=self.timeout)
+            else:
+                response = self.session.get(url, params=params, timeout=self.timeout)
+        except requests.ReadTimeout as exc:
+            if method == "post":
+                raise OutcomeUnknown("Graph API did not answer the write in time: it may have happened; "
+                                     "check before retrying") from None
+            raise TransientError(f"Graph API timed out: {type(exc).__name__}") from None
         except requests.Timeout as exc:
             raise TransientError(f"Graph API timed out: {type(exc).__name__}") from None
         except requests.ConnectionError as exc:

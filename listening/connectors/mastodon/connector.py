@@ -53,7 +53,9 @@ from ..base import (
     NeedsReconnect,
     Page,
     PermanentError,
+    Published,
     RateLimited,
+    ReplyTarget,
     StreamRequest,
     TransientError,
 )
@@ -230,6 +232,23 @@ class MastodonConnector(Connector):
             mention.parent_external_id = self._uri_of.get(local_id) or ""
 
     # --- streams -------------------------------------------------------------------------------
+
+    def publish_reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> Published:
+        """POST /api/v1/statuses with ``in_reply_to_id``: the status id *on our instance* (the raw
+        status was read through it), the author's @acct first so they are notified, the original's
+        visibility kept when it is narrower than public, and an ``Idempotency-Key`` so a retried
+        request is not published twice (Mastodon keeps keys for an hour)."""
+        raw = target.raw or {}
+        status_id = str(raw.get("id") or "")
+        if not status_id:
+            raise PermanentError("Mastodon: the stored post has no status id on this instance to reply to")
+        acct = str((raw.get("account") or {}).get("acct") or target.author_handle or "").lstrip("@")
+        if acct and f"@{acct}".lower() not in text.lower():
+            text = f"@{acct} {text}"
+        visibility = raw.get("visibility") if raw.get("visibility") in ("unlisted", "private", "direct") else "public"
+        status = self._call(self.api.status_post, text, in_reply_to_id=status_id, visibility=visibility,
+                            idempotency_key=idempotency_key)
+        return Published(str(status["id"]), str(status.get("url") or status.get("uri") or ""))
 
     def fetch(self, request: StreamRequest, cursor: dict) -> Page:
         cursor = dict(cursor or {})

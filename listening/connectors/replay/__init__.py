@@ -73,7 +73,9 @@ from listening.connectors.base import (
     Page,
     ParseResult,
     PermanentError,
+    Published,
     Quarantined,
+    ReplyTarget,
     StreamRequest,
 )
 
@@ -361,6 +363,13 @@ class ReplayConnector(Connector):
         else:
             period = (last - first) + timedelta(seconds=1) if first is not None else timedelta(0)
         return (started_at + period * loop) - last
+
+    # -- replies --
+
+    def publish_reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> Published:
+        """The demo's sandbox: replayed posts are recordings, so a reply is accepted here and goes
+        nowhere. Its id is derived from the reply, so a retry gives the same id."""
+        return Published(f"replay-{idempotency_key}", "")
 
     # -- fetch --
 

@@ -21,6 +21,9 @@ import requests
 import tweepy
 
 from listening.connectors.base import (
+    OutcomeUnknown,
+    Published,
+    ReplyTarget,
     AccountConfig,
     Connector,
     ConnectorError,
@@ -282,6 +285,28 @@ class XConnector(Connector):
         # The last page of the run: from now on only what is newer than the newest seen.
         since_id = run_newest or run.get("since_id") or cursor.get("since_id")
         return ({"since_id": since_id} if since_id else {}), False
+
+    def publish_reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> Published:
+        """POST /2/tweets with ``reply.in_reply_to_tweet_id`` (the newest version of the post),
+        signed with the account's user keys: X publishes replies only in user context."""
+        if not self.has_user_auth:
+            raise NeedsReconnect("replying on X needs the account's user access keys (consumer key and secret, "
+                                 "access token and secret)")
+        now = self.clock()
+        try:
+            response = self.client.create_tweet(text=text, in_reply_to_tweet_id=target.version_id or target.external_id,
+                                                user_auth=True)
+        except requests.ReadTimeout as exc:
+            raise OutcomeUnknown(f"X did not answer in time ({exc.__class__.__name__}): the reply may be published; "
+                                 "check the post before retrying") from exc
+        except (tweepy.TweepyException, requests.RequestException) as exc:
+            raise map_error(exc, now) from exc
+        body = _body(response)
+        post_id = str(((body or {}).get("data") or {}).get("id") or "") if isinstance(body, dict) else ""
+        if not post_id:
+            raise OutcomeUnknown(f"X answered {response.status_code} without the reply's id: check before retrying")
+        handle = (self.account.handle or "").lstrip("@") or "i"
+        return Published(post_id, f"https://x.com/{handle}/status/{post_id}")
 
     # --- HTTP ---------------------------------------------------------------------------------
 
