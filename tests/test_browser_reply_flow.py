@@ -14,18 +14,18 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 
 from inbox.conversations import attach_mentions
 from inbox.models import Alert, Conversation, Message
 from listening import actions as listening_actions
 from social_crm.celery import app as celery_app
+from social_crm.tenancy.models import Notification
+from social_crm.tenancy.permissions import Role
 from social_crm.tenancy.scope import tenant_context
 
 # The same headless Chromium, skipped or required the same way (importing it skips this module too).
 from .test_browser import browser, log_in, page  # noqa: F401 (fixtures)
-from .test_connector_x import RecordedX
-from .test_inbox_replies import USER_KEYS, created_tweet
+from .test_inbox_replies import USER_KEYS, created_tweet, http  # noqa: F401 (the HTTP transport stub fixture)
 from .world_inbox import make_mention
 
 pytestmark = [
@@ -37,15 +37,12 @@ SCREENSHOT = "/tmp/reply_flow.png"
 
 
 @pytest.fixture
-def x_api(monkeypatch):
-    """Every requests call of the process (the live server's thread included) answered by one
-    queue of recorded X responses; Celery tasks run in the thread that sends them."""
-    transport = RecordedX()
-    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send",
-                        lambda self, request, **kwargs: transport.send(request, **kwargs))
+def x_api(http):
+    """``http`` (every requests call of the process, the live server's thread included, answered by
+    one queue of recorded responses), with Celery tasks run in the thread that sends them."""
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
-    yield transport
+    yield http
     celery_app.conf.task_always_eager = eager
 
 
@@ -65,6 +62,10 @@ def test_a_community_manager_replies_with_a_canned_answer_and_the_department_hea
     assert (conversation.department_id, alert.department_id, alert.status) == (customer_service.pk,
                                                                                customer_service.pk, "open")
     assert alert.rule_id == w.a.routing_rule.pk, "opened by the rule 'Complaints to customer service'"
+    head = w.a.members[Role.DEPARTMENT_HEAD].user
+    with tenant_context(tid):
+        (notified,) = Notification.objects.filter(tenant_id=tid, user=head, kind="alert.opened", read_at=None)
+    assert f"#{conversation.number}" in notified.title + notified.body
     x_api.answers.append(created_tweet())
 
     # The community manager filters the inbox: negative, customer service.
@@ -123,6 +124,8 @@ def test_a_community_manager_replies_with_a_canned_answer_and_the_department_hea
     page.locator("[data-testid=logout-form]").evaluate("form => form.requestSubmit()")
     page.wait_for_url(lambda url: f"/inbox/c/{conversation_id}/" not in url)
     log_in(page, live_server, "head@example.com")
+    page.goto(live_server.url + "/t/acme/")
+    assert page.locator("[data-testid=unread-count]").inner_text().startswith("1"), "the head's in-app notification"
     page.goto(live_server.url + "/t/acme/inbox/alerts/")
     row = page.locator(f"[data-testid=alert-row][data-alert-id='{alert.pk}']")
     assert row.get_attribute("data-status") == "open"
