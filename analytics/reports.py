@@ -136,11 +136,11 @@ def subscription_set(tenant_id: int, *, user, kind: str, active: bool) -> Report
 
 
 def _percent(value) -> str:
-    return "—" if value is None else formats.number_format(100 * value, 1) + " %"
+    return "—" if value is None else formats.number_format(round(100 * value, 1), 1) + " %"
 
 
 def _signed(value) -> str:
-    return "—" if value is None else ("+" if value > 0 else "") + formats.number_format(100 * value, 1)
+    return "—" if value is None else ("+" if value > 0 else "") + formats.number_format(round(100 * value, 1), 1)
 
 
 def _duration(seconds) -> str:

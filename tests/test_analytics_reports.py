@@ -53,12 +53,17 @@ def data(world):
                 source="poll")
     from analytics import rollups
 
-    with tenant_context(b):
+    with tenant_context(b):  # B's own topic on all its mentions of the week
         secret = Topic.objects.create(tenant_id=b, name="Globex secret topic", keywords=["secret"])
         ids = list(Mention.objects.filter(tenant_id=b, external_id__in=[*LABELS, "b9"]).values_list("pk", flat=True))
         for mid in ids:
             MentionTopic.objects.create(tenant_id=b, mention_id=mid, topic=secret, source="rule", score=1.0)
         rollups.refresh(b, ids)
+    with tenant_context(a):  # A's "Delivery" topic on a1 and a2
+        ids = list(Mention.objects.filter(tenant_id=a, external_id__in=["a1", "a2"]).values_list("pk", flat=True))
+        for mid in ids:
+            MentionTopic.objects.create(tenant_id=a, mention_id=mid, topic=world.a.topic, source="rule", score=1.0)
+        rollups.refresh(a, ids)
     admin, cm = world.a.members[Role.ADMIN].user, world.a.members[Role.COMMUNITY_MANAGER].user
     admin.language, cm.language = "fr", "en"
     admin.save(update_fields=["language"])
@@ -85,6 +90,7 @@ def test_weekly_figures_are_the_selectors_figures(data):
         assert built["current"]["brand_share"] == selectors.share_of_voice(tid, f)["brand_share"]
         assert built["previous"]["volume"] == selectors.volume(tid, f.previous())["total"] == 0
         assert [t["name"] for t in built["top_topics"]] == [r["name"] for r in selectors.top_topics(tid, f)["rows"]][:5]
+        assert built["top_topics"][0]["mentions"] == 2
     assert "Globex secret topic" not in str(built)
 
 
@@ -100,6 +106,7 @@ def test_each_recipient_gets_the_report_in_their_language_once(data, django_capt
     assert "Net sentiment: +25.0" in en.body and "Engagement rate: 1.3 %" in en.body and "Reach: 1250" in en.body
     assert "Sentiment net: +25,0" in fr.body and "Taux d'engagement: 1,3 %" in fr.body
     assert "Mentions: 4 " in en.body and "Mentions: 4 " in fr.body
+    assert "- Delivery: 2 (Net sentiment +0.0)" in en.body and "- Delivery: 2 (Sentiment net +0,0)" not in fr.body
     for message in (fr, en):
         html, mime = message.alternatives[0]
         assert mime == "text/html" and "Acme" in html and "Delivery" in html
