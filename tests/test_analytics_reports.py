@@ -106,7 +106,7 @@ def test_each_recipient_gets_the_report_in_their_language_once(data, django_capt
     assert "Net sentiment: +25.0" in en.body and "Engagement rate: 1.3 %" in en.body and "Reach: 1250" in en.body
     assert "Sentiment net: +25,0" in fr.body and "Taux d'engagement: 1,3 %" in fr.body
     assert "Mentions: 4 " in en.body and "Mentions: 4 " in fr.body
-    assert "- Delivery: 2 (Net sentiment +0.0)" in en.body and "- Delivery: 2 (Sentiment net +0,0)" not in fr.body
+    assert "- Delivery: 2 (Net sentiment 0.0)" in en.body and "- Delivery: 2 (Sentiment net 0,0)" in fr.body
     for message in (fr, en):
         html, mime = message.alternatives[0]
         assert mime == "text/html" and "Acme" in html and "Delivery" in html
