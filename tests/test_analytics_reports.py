@@ -204,3 +204,18 @@ def test_dashboard_pdf(client, data, monkeypatch):
     assert client.get("/t/acme/analytics/export.pdf", {"tz": "Mars/Olympus"}).status_code == 400
     dashboard = client.get("/t/acme/analytics/")
     assert b'data-testid="analytics-pdf"' in dashboard.content and b"export.pdf?" in dashboard.content
+
+
+def test_the_celery_task_sends_once_and_skips_a_deactivated_tenant(data, django_capture_on_commit_callbacks):
+    from analytics import tasks
+    from social_crm.tenancy.models import Tenant
+
+    a, b = data.a.tenant.pk, data.b.tenant.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.send_reports.apply(args=(a, "weekly_reputation")).get() == 2  # the week before today
+        assert tasks.send_reports.apply(args=(a, "weekly_reputation")).get() == 0  # redelivered
+    assert sorted(m.to[0] for m in mail.outbox) == ["admin@example.com", "cm@example.com"]
+    Tenant.objects.filter(pk=b).update(is_active=False)
+    assert tasks.send_reports.apply(args=(b, "weekly_reputation")).get() is None
+    with tenant_context(b):
+        assert not ReportRun.objects.filter(tenant_id=b).exists()
