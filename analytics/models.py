@@ -14,7 +14,9 @@ two query rows and once in the NULL row.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from listening.models import ListeningQuery, Topic
 from social_crm.tenancy.models import TenantOwned
@@ -80,3 +82,32 @@ class TermRollup(TenantOwned):
             models.Index(fields=["tenant", "bucket"], name="term_rollup_idx",
                          include=["term", "kind", "platform", "language", "sentiment", "mentions"]),
         ]
+
+
+class ReportKind(models.TextChoices):
+    WEEKLY_REPUTATION = "weekly_reputation", _("Weekly e-reputation report")
+    DAILY_CARE = "daily_care", _("Daily care digest")
+
+
+class ReportSubscription(TenantOwned):
+    """A member who receives one kind of scheduled report (analytics/reports.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=ReportKind.choices)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user", "kind"], name="report_subscription_unique")]
+
+
+class ReportRun(TenantOwned):
+    """One scheduled send of a kind of report for one period: the unique key is what makes a
+    redelivered or repeated task send nothing the second time."""
+
+    kind = models.CharField(max_length=32, choices=ReportKind.choices)
+    period_start = models.DateField()  # local dates of the tenant, inclusive
+    period_end = models.DateField()
+    recipients = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind", "period_start"], name="report_run_unique")]

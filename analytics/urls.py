@@ -6,4 +6,6 @@ from . import views
 
 urlpatterns = [
     path("analytics/", views.DashboardView.as_view(), name="analytics-dashboard"),
+    path("analytics/export.pdf", views.DashboardPdfView.as_view(), name="analytics-export-pdf"),
+    path("analytics/reports/", views.ReportsView.as_view(), name="analytics-reports"),
 ]

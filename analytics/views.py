@@ -4,10 +4,14 @@ figures of the care API when that endpoint answers."""
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,8 +19,8 @@ from django.utils.translation import gettext as _
 from listening.models import ListeningQuery, Platform, Topic
 from social_crm.tenancy.base import TenantView
 from social_crm.tenancy.forms import TIMEZONE_CHOICES
-from social_crm.tenancy.models import Department
-from social_crm.tenancy.permissions import Action
+from social_crm.tenancy.models import Department, Membership
+from social_crm.tenancy.permissions import Action, Role
 
 from .api_urls import SERIES
 from .filters import FilterSerializer
@@ -75,4 +79,69 @@ class DashboardView(TenantView):
                    "url": reverse(f"api-analytics-{name}", kwargs={"tenant_slug": self.tenant.slug}) + "?" + query}
                   for name in SERIES]
         care_url = f"/api/v1/t/{self.tenant.slug}/analytics/care?{query}"  # the care API (shared contract)
-        return self.render(filters=f, charts=charts, care_url=care_url, **context)
+        pdf_url = reverse("analytics-export-pdf", kwargs={"tenant_slug": self.tenant.slug}) + "?" + query
+        reports_url = reverse("analytics-reports", kwargs={"tenant_slug": self.tenant.slug})
+        return self.render(filters=f, charts=charts, care_url=care_url, pdf_url=pdf_url, reports_url=reports_url,
+                           **context)
+
+
+class DashboardPdfView(TenantView):
+    """The dashboard's figures for the same filters as a PDF (analytics/pdf.py)."""
+
+    required_action = Action.ANALYTICS_VIEW
+
+    def get(self, request):
+        from .pdf import dashboard_pdf
+
+        serializer = FilterSerializer(data=request.GET, context={"tenant": self.tenant})
+        if not serializer.is_valid():
+            return HttpResponse(json.dumps(serializer.errors, default=str), status=400,
+                                content_type="application/json")
+        f = serializer.validated_data
+        response = HttpResponse(dashboard_pdf(self.tenant, f), content_type="application/pdf")
+        name = f"{self.tenant.slug}-analytics-{f.first_day.isoformat()}-{f.last_day.isoformat()}.pdf"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+class ReportsView(TenantView):
+    """Each member subscribes or unsubscribes themself to the scheduled reports and can send
+    themself a preview; admins also see who is subscribed."""
+
+    required_action = Action.ANALYTICS_VIEW
+    template_name = "analytics/reports.html"
+
+    def get(self, request):
+        from .models import ReportKind, ReportSubscription
+
+        tid = self.tenant.pk
+        mine = set(ReportSubscription.objects.filter(tenant_id=tid, user=request.user, is_active=True)
+                   .values_list("kind", flat=True))
+        kinds = [{"value": value, "label": label, "subscribed": value in mine} for value, label in ReportKind.choices]
+        subscribers = None
+        if self.membership.role == Role.ADMIN:
+            members = Membership.objects.filter(tenant_id=tid).values_list("user_id", flat=True)
+            subscribers = [{"kind": kind["label"], "users": [
+                s.user for s in ReportSubscription.objects.filter(tenant_id=tid, kind=kind["value"], is_active=True,
+                                                                  user_id__in=members)
+                .select_related("user").order_by("user__email")]} for kind in kinds]
+        return self.render(kinds=kinds, subscribers=subscribers)
+
+    def post(self, request):
+        from . import reports
+        from .models import ReportKind
+
+        kind = request.POST.get("kind", "")
+        if kind not in ReportKind.values:
+            return self.render(status=400, kinds=[], subscribers=None, error=_("Unknown report."))
+        op = request.POST.get("op", "subscribe")
+        if op == "preview":
+            if not request.user.email:
+                messages.error(request, _("Your account has no e-mail address."))
+            else:
+                reports.send_preview(self.tenant.pk, kind, request.user)
+                messages.success(request, _("A preview is on its way to %(email)s.") % {"email": request.user.email})
+        else:
+            reports.subscription_set(self.tenant.pk, user=request.user, kind=kind, active=op == "subscribe")
+            messages.success(request, _("You are subscribed.") if op == "subscribe" else _("You are unsubscribed."))
+        return redirect("analytics-reports", tenant_slug=self.tenant.slug)

@@ -22,6 +22,7 @@ app.conf.task_routes = {
     "listening.tasks.*": {"queue": "ingest"},
     "inbox.tasks.*": {"queue": "default"},
     "analytics.crisis.tasks.*": {"queue": "default"},
+    "analytics.tasks.*": {"queue": "default"},
     # Outgoing webhooks: a slow receiver waits on its own queue, never in front of ingestion.
     "social_crm.webhooks.tasks.deliver_webhook": {"queue": "webhooks"},
 }
@@ -46,5 +47,10 @@ app.conf.beat_schedule = {
     "alert-digests": {"task": "inbox.tasks.fanout_alert_digests", "schedule": crontab(hour=7, minute=30)},
     # Spike and crisis detection over the hour that just ended (and hours changed by late data).
     "crisis-scans": {"task": "analytics.crisis.tasks.fanout_crisis_scans", "schedule": crontab(minute=2)},
+    # Scheduled e-mail reports: hourly, each tenant is sent at 7:00 its local time (weekly: Mondays).
+    "weekly-reputation-reports": {"task": "analytics.tasks.fanout_reports", "schedule": crontab(minute=5),
+                                  "args": ("weekly_reputation",)},
+    "daily-care-reports": {"task": "analytics.tasks.fanout_reports", "schedule": crontab(minute=5),
+                           "args": ("daily_care",)},
 }
 app.autodiscover_tasks()

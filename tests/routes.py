@@ -612,6 +612,12 @@ CRISIS_ROUTES: list[Route] = [
 ANALYTICS_ROUTES = [Route("analytics-dashboard", "get", Action.ANALYTICS_VIEW)] + [
     Route(f"api-analytics-{series}", "get", Action.ANALYTICS_VIEW, api=True)
     for series in ("volume", "sentiment", "reach", "share-of-voice", "top-authors", "top-topics", "top-terms")
+] + [
+    # Reports (analytics/reports.py): the PDF export, each member's own subscriptions and preview.
+    Route("analytics-export-pdf", "get", Action.ANALYTICS_VIEW),
+    Route("analytics-reports", "get", Action.ANALYTICS_VIEW),
+    Route("analytics-reports", "post", Action.ANALYTICS_VIEW, body=lambda w: {"kind": "weekly_reputation",
+                                                                           "op": "subscribe"}),
 ]
 
 # --- Inbox: replies, approvals, canned answers (pages and API) ----------------------------------
