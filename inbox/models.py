@@ -144,7 +144,7 @@ class Message(TenantOwned):
                                  related_name="+")
     canned_answer = models.ForeignKey("CannedAnswer", null=True, blank=True, on_delete=models.SET_NULL,
                                       db_constraint=False, related_name="+")
-    language = models.CharField(max_length=8, blank=True)
+    language = models.CharField(max_length=8, blank=True, default="", db_default="")
     # When a worker took it for publication (status "publishing"): a publication is never
     # started twice (inbox/replies.py claim_for_publication).
     claimed_at = models.DateTimeField(null=True, blank=True)

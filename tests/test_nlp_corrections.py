@@ -270,7 +270,8 @@ def test_the_stream_shows_entities_and_runs_one_query_per_table_whatever_the_num
 
     assert many == few
     page = client.get("/t/acme/mentions/").content.decode()
-    assert page.count('data-testid="mention-entities"') == 8 and ">Acme</li>" in page
+    # The 8 new mentions and the world's own tagged "Mon colis Acme…" (tests/conftest.py add_nlp).
+    assert page.count('data-testid="mention-entities"') == 8 + 1 and ">Acme</li>" in page
 
 
 # --- The API -------------------------------------------------------------------------------------
