@@ -31,7 +31,7 @@ class InboxSettings(TenantOwned):
     # Replies by community managers wait for an approver (admins and department heads always
     # publish; marketers always need approval: social_crm.tenancy.permissions).
     community_manager_replies_need_approval = models.BooleanField(
-        _("community managers' replies need approval"), default=False)
+        _("community managers' replies need approval"), default=False, db_default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="inbox_settings_one_per_tenant")]

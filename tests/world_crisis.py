@@ -23,3 +23,11 @@ def add_crisis(tw) -> None:
             tenant_id=tid, query=tw.query, hour=hour, kinds=["volume"], observed=40, expected=4.0, negative=30,
             negative_share=0.75, expected_negative_share=0.2, score=9.1, method="hour_of_week", sensitivity="medium",
             top_mention_ids=mention_ids, top_terms=[["retard", 30]])
+        # The e-mail reports' tables (analytics/reports.py): a subscription and a sent period.
+        from datetime import date
+
+        from analytics.models import ReportRun, ReportSubscription
+
+        ReportSubscription.objects.create(tenant_id=tid, user=tw.members[Role.ADMIN].user, kind="weekly_reputation")
+        ReportRun.objects.create(tenant_id=tid, kind="weekly_reputation", period_start=date(2026, 11, 23),
+                                 period_end=date(2026, 11, 29), recipients=1)

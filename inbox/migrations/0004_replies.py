@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='inboxsettings',
             name='community_manager_replies_need_approval',
-            field=models.BooleanField(default=False, verbose_name="community managers' replies need approval"),
+            field=models.BooleanField(db_default=False, default=False, verbose_name="community managers' replies need approval"),
         ),
         migrations.AddField(
             model_name='message',
