@@ -99,8 +99,9 @@ def conversation_language(tenant_id: int, conversation: Conversation) -> str:
         tenant_id=tenant_id, conversation=conversation, direction="in").values("mention_id"))
         .order_by("-created_at").only("detected_language", "language").first())
     language = (mention.detected_language or mention.language) if mention else ""
+    default = Tenant.objects.values_list("default_language", flat=True).get(pk=tenant_id)  # always: a constant count
     if language not in ("fr", "en"):
-        language = Tenant.objects.get(pk=tenant_id).default_language
+        language = default
     return language if language in ("fr", "en") else "en"
 
 
@@ -110,11 +111,12 @@ def variables_for(tenant_id: int, conversation: Conversation, agent) -> dict[str
 
     values: dict[str, str] = {}
     author = conversation.author
+    # Queried even without an author, so the conversation page's query count never depends on it.
+    identity = (SocialIdentity.objects.filter(tenant_id=tenant_id, author_id=getattr(author, "pk", None),
+                                              customer__isnull=False).select_related("customer").first())
     if author is not None:
         if author.handle:
             values["handle"] = "@" + author.handle.lstrip("@")
-        identity = (SocialIdentity.objects.filter(tenant_id=tenant_id, author_id=author.pk, customer__isnull=False)
-                    .select_related("customer").first())
         name = identity.customer.name if identity else author.name
         first = (name or "").strip().split(" ")[0]
         if first and not first.startswith("@"):
