@@ -56,7 +56,7 @@ def alerts_url(tenant: Tenant) -> str:
 
 
 def notify_users(tenant_id: int, users: Iterable, *, kind: str, title, body, params: dict, url: str,
-                 email: bool = True) -> list[str]:
+                 email: bool = True, in_app: bool = True) -> list[str]:
     """One in-app Notification per user, in the user's language (else the tenant's), and an
     e-mail copy after the commit (a mail server outage never undoes the decision). ``title`` and
     ``body`` are lazy translations formatted with ``params``. Returns the e-mail addresses."""
@@ -68,8 +68,9 @@ def notify_users(tenant_id: int, users: Iterable, *, kind: str, title, body, par
         seen.add(user.pk)
         with translation.override(getattr(user, "language", "") or tenant.default_language):
             text_title, text_body = str(title) % params, str(body) % params
-        Notification.objects.create(tenant_id=tenant_id, user=user, kind=kind, title=text_title[:200],
-                                    body=text_body, url=url)
+        if in_app:
+            Notification.objects.create(tenant_id=tenant_id, user=user, kind=kind, title=text_title[:200],
+                                        body=text_body, url=url)
         if email and user.email:
             message = f"{text_body}\n\n{settings.SITE_URL}{url}\n"
             transaction.on_commit(lambda r=user.email, s=text_title, m=message: send_mail(

@@ -30,24 +30,24 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from listening.connectors.base import AccountConfig, Published, ReplyTarget
 from listening.models import ConnectedAccount, Mention
 from social_crm.tenancy.access import scoped_get
 from social_crm.tenancy.actions import audit_record
-from social_crm.tenancy.models import Membership, Notification, Tenant
+from social_crm.tenancy.models import Membership, Tenant
 from social_crm.tenancy.permissions import Action, Role, role_can
 from social_crm.tenancy.scope import tenant_context
 
-from .access import access_conversation
-from .models import CannedAnswer, Conversation, ConversationEvent, DeliveryStatus, Message, Status
+from .alerts import notify_users
+from .conversations import _event
+from .models import CannedAnswer, Conversation, DeliveryStatus, Message, Status
 
 VARIABLES = ("first_name", "order_number", "handle", "agent_name")
 PLACEHOLDER = re.compile(r"\{(" + "|".join(VARIABLES) + r")\}")
@@ -73,9 +73,12 @@ def _membership(tenant_id: int, actor) -> Membership:
 
 def may_publish(tenant_id: int, actor) -> bool:
     """Whether the actor's replies go out at once (else they wait for an approver)."""
+    return role_may_publish(tenant_id, _membership(tenant_id, actor).role)
+
+
+def role_may_publish(tenant_id: int, role: str) -> bool:
     from .conversations import inbox_settings
 
-    role = _membership(tenant_id, actor).role
     if not role_can(role, Action.INBOX_REPLY_PUBLISH):
         return False
     if role == Role.COMMUNITY_MANAGER and inbox_settings(tenant_id).community_manager_replies_need_approval:
@@ -93,19 +96,25 @@ def _require(tenant_id: int, actor, action: Action) -> Membership:
 # --- Canned answers -------------------------------------------------------------------------------
 
 
-def conversation_language(tenant_id: int, conversation: Conversation) -> str:
+def _inbound(tenant_id: int, conversation: Conversation) -> list[tuple[str, str]]:
+    """(text, language) of the conversation's newest inbound mentions, newest first."""
+    rows = Mention.objects.filter(tenant_id=tenant_id, pk__in=Message.objects.filter(
+        tenant_id=tenant_id, conversation=conversation, direction="in").values("mention_id")) \
+        .order_by("-created_at").values_list("text", "detected_language", "language")[:20]
+    return [(text or "", detected or language) for text, detected, language in rows]
+
+
+def conversation_language(tenant_id: int, conversation: Conversation, inbound=None) -> str:
     """fr or en: the language of the newest inbound message, else the tenant's default."""
-    mention = (Mention.objects.filter(tenant_id=tenant_id, pk__in=Message.objects.filter(
-        tenant_id=tenant_id, conversation=conversation, direction="in").values("mention_id"))
-        .order_by("-created_at").only("detected_language", "language").first())
-    language = (mention.detected_language or mention.language) if mention else ""
+    inbound = _inbound(tenant_id, conversation) if inbound is None else inbound
+    language = inbound[0][1] if inbound else ""
     default = Tenant.objects.values_list("default_language", flat=True).get(pk=tenant_id)  # always: a constant count
     if language not in ("fr", "en"):
         language = default
     return language if language in ("fr", "en") else "en"
 
 
-def variables_for(tenant_id: int, conversation: Conversation, agent) -> dict[str, str]:
+def variables_for(tenant_id: int, conversation: Conversation, agent, inbound=None) -> dict[str, str]:
     """The values the conversation gives for the canned-answer variables (missing ones absent)."""
     from social_crm.customers.models import SocialIdentity
 
@@ -121,11 +130,8 @@ def variables_for(tenant_id: int, conversation: Conversation, agent) -> dict[str
         first = (name or "").strip().split(" ")[0]
         if first and not first.startswith("@"):
             values["first_name"] = first
-    texts = Mention.objects.filter(tenant_id=tenant_id, pk__in=Message.objects.filter(
-        tenant_id=tenant_id, conversation=conversation, direction="in").values("mention_id")) \
-        .order_by("-created_at").values_list("text", flat=True)[:20]
-    for text in texts:
-        found = ORDER_NUMBER.search(text or "")
+    for text, _language in _inbound(tenant_id, conversation) if inbound is None else inbound:
+        found = ORDER_NUMBER.search(text)
         if found:
             values["order_number"] = found.group(1)
             break
@@ -138,8 +144,10 @@ def variables_for(tenant_id: int, conversation: Conversation, agent) -> dict[str
 def canned_render(answer: CannedAnswer, language: str, values: dict[str, str]) -> tuple[str, str]:
     """(text, language used): the answer's version in ``language`` (else the other one) with the
     known variables filled; unknown ones stay as {name} for the agent to fill."""
-    body = (answer.body_fr if language == "fr" else answer.body_en) or answer.body_en or answer.body_fr
-    used = language if (answer.body_fr if language == "fr" else answer.body_en) else ("en" if language == "fr" else "fr")
+    wanted, other = ("fr", "en") if language == "fr" else ("en", "fr")
+    versions = {"fr": answer.body_fr, "en": answer.body_en}
+    used = wanted if versions[wanted] else other
+    body = versions[used]
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), body), used
 
 
@@ -154,8 +162,9 @@ class CannedChoice:
 def canned_for(tenant_id: int, conversation: Conversation, agent) -> list[CannedChoice]:
     """Every canned answer rendered for this conversation, in its language."""
     with tenant_context(tenant_id):
-        language = conversation_language(tenant_id, conversation)
-        values = variables_for(tenant_id, conversation, agent)
+        inbound = _inbound(tenant_id, conversation)
+        language = conversation_language(tenant_id, conversation, inbound)
+        values = variables_for(tenant_id, conversation, agent, inbound)
         choices = []
         for answer in CannedAnswer.objects.filter(tenant_id=tenant_id):
             text, used = canned_render(answer, language, values)
@@ -214,11 +223,6 @@ def canned_delete(tenant_id: int, *, actor, answer_id: int) -> None:
 # --- Writing, approving, retrying -----------------------------------------------------------------
 
 
-def _event(tenant_id: int, conversation: Conversation, kind: str, *, actor=None, data=None) -> None:
-    ConversationEvent.objects.create(tenant_id=tenant_id, conversation=conversation, kind=kind,
-                                     actor=actor if getattr(actor, "pk", None) else None, data=data or {})
-
-
 def _reply_target(tenant_id: int, conversation: Conversation) -> Message | None:
     """The inbound message a reply answers: the newest one whose post is still there."""
     return (Message.objects.filter(tenant_id=tenant_id, conversation=conversation, direction="in",
@@ -253,9 +257,8 @@ def reply_send(tenant_id: int, *, actor, conversation_id: int, text: str, canned
     waits for approval and the approvers are told (in-app and e-mail)."""
     with tenant_context(tenant_id), transaction.atomic():
         _require(tenant_id, actor, Action.INBOX_REPLY)
-        conversation = access_conversation(tenant_id, conversation_id)
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("author").get(
-            tenant_id=tenant_id, pk=conversation.pk)
+        conversation = scoped_get(Conversation.objects.select_for_update(of=("self",)).select_related("author"),
+                                  tenant_id, conversation_id)
         text = _validated_text(tenant_id, conversation, text)
         target = _reply_target(tenant_id, conversation)
         if target is None:
@@ -298,16 +301,6 @@ def approvers(tenant_id: int, conversation: Conversation) -> list:
         tenant_id=tenant_id, role=Role.ADMIN, user__is_active=True).select_related("user")]
 
 
-def _notify(tenant_id: int, users, kind: str, title_of, body: str, url: str) -> None:
-    tenant = Tenant.objects.get(pk=tenant_id)
-    for user in users:
-        with translation.override(user.language or tenant.default_language):
-            title = str(title_of())[:200]
-        Notification.objects.create(tenant_id=tenant_id, user=user, kind=kind, title=title, body=body[:1000], url=url)
-        recipient, text = user.email, f"{body}\n\n{settings.SITE_URL}{url}\n"
-        transaction.on_commit(lambda r=recipient, s=title, t=text: send_mail(s, t, None, [r], fail_silently=True))
-
-
 def _conversation_url(tenant_id: int, conversation: Conversation) -> str:
     slug = Tenant.objects.values_list("slug", flat=True).get(pk=tenant_id)
     return reverse("inbox-conversation", kwargs={"tenant_slug": slug, "conversation_id": conversation.pk})
@@ -316,10 +309,10 @@ def _conversation_url(tenant_id: int, conversation: Conversation) -> str:
 def _notify_approvers(tenant_id: int, conversation: Conversation, message: Message, actor) -> None:
     who = actor.get_short_name() if getattr(actor, "pk", None) else "?"
     users = [u for u in approvers(tenant_id, conversation) if u.pk != getattr(actor, "pk", None)]
-    _notify(tenant_id, users, "inbox.reply_approval",
-            lambda: _("%(who)s's reply on conversation #%(number)s waits for your approval") % {
-                "who": who, "number": conversation.number},
-            message.text, _conversation_url(tenant_id, conversation))
+    notify_users(tenant_id, users, kind="inbox.reply_approval",
+                 title=gettext_lazy("%(who)s's reply on conversation #%(number)s waits for your approval"),
+                 body="%(text)s", params={"who": who, "number": conversation.number, "text": message.text[:1000]},
+                 url=_conversation_url(tenant_id, conversation))
 
 
 def _locked_outbound(tenant_id: int, message_id: int) -> Message:
@@ -362,10 +355,10 @@ def reply_reject(tenant_id: int, *, actor, message_id: int, reason: str) -> Mess
         _event(tenant_id, message.conversation, "reply_rejected", actor=actor, data={"message": message.pk})
         audit_record(tenant_id, actor=actor, action="reply.rejected", target=message, data={"reason": reason[:200]})
         if message.author_user_id and message.author_user_id != actor.pk:
-            number = message.conversation.number
-            _notify(tenant_id, [message.author_user], "inbox.reply_rejected",
-                    lambda: _("Your reply on conversation #%(number)s was not approved") % {"number": number},
-                    reason, _conversation_url(tenant_id, message.conversation))
+            notify_users(tenant_id, [message.author_user], kind="inbox.reply_rejected",
+                         title=gettext_lazy("Your reply on conversation #%(number)s was not approved"),
+                         body="%(reason)s", params={"number": message.conversation.number, "reason": reason[:1000]},
+                         url=_conversation_url(tenant_id, message.conversation))
         return message
 
 

@@ -137,7 +137,7 @@ class ConversationView(_InboxBase):
         can_reply = self.can(Action.INBOX_REPLY)
         reply = {"reply_form": extra.pop("reply_form", None) or ReplyForm(), "can_reply": can_reply,
                  "canned": replies.canned_for(tid, conversation, self.request.user) if can_reply else [],
-                 "replies_need_approval": can_reply and not replies.may_publish(tid, self.request.user),
+                 "replies_need_approval": can_reply and not replies.role_may_publish(tid, self.membership.role),
                  "can_approve": self.can(Action.INBOX_REPLY_APPROVE), "can_retry": self.can(Action.INBOX_REPLY_PUBLISH),
                  "reply_limit": replies.MAX_LENGTH.get(conversation.platform)}
         return {"conversation": conversation, "messages_list": conversation_messages, **reply,

@@ -10,18 +10,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Min, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from listening.models import ListeningQuery, Mention
 from social_crm.tenancy.actions import audit_record
-from social_crm.tenancy.models import Membership, Notification, Tenant
+from social_crm.tenancy.models import Membership, Tenant
 from social_crm.tenancy.permissions import Role
 from social_crm.tenancy.scope import tenant_context
 
@@ -245,23 +245,18 @@ def _notify(tenant_id: int, alert: CrisisAlert, crisis_settings: CrisisSettings)
     ``crisis.detected`` webhook event (recorded in this transaction, delivered after commit)."""
     from social_crm.webhooks.events import emit
 
+    from inbox.alerts import notify_users
+
     tenant = Tenant.objects.get(pk=tenant_id)
     url = reverse("crisis-alert", kwargs={"tenant_slug": tenant.slug, "alert_id": alert.pk})
-    for user in recipients(tenant_id, crisis_settings):
-        with translation.override(user.language or tenant.default_language):
-            title = _("Crisis alert: %(query)s") % {"query": alert.query.name}
-            body = _("%(observed)s mentions in the hour of %(hour)s (%(zone)s), %(expected)s expected; "
-                     "%(share)s%% negative.") % {
-                "observed": alert.observed, "expected": f"{alert.expected:g}", "share": round(100 * alert.negative_share),
-                "hour": timezone.localtime(alert.hour, _zone(tenant)).strftime("%Y-%m-%d %H:00"),
-                "zone": tenant.timezone}
-            if crisis_settings.notify_in_app:
-                Notification.objects.create(tenant_id=tenant_id, user=user, kind="crisis.detected", title=title,
-                                            body=body, url=url)
-            if crisis_settings.notify_email and user.email:
-                text = f"{body}\n\n{django_settings.SITE_URL}{url}\n"
-                transaction.on_commit(lambda r=user.email, s=title, t=text: send_mail(s, t, None, [r],
-                                                                                      fail_silently=True))
+    notify_users(tenant_id, recipients(tenant_id, crisis_settings), kind="crisis.detected",
+                 title=gettext_lazy("Crisis alert: %(query)s"),
+                 body=gettext_lazy("%(observed)s mentions in the hour of %(hour)s (%(zone)s), %(expected)s expected; "
+                                   "%(share)s%% negative."),
+                 params={"query": alert.query.name, "observed": alert.observed, "expected": f"{alert.expected:g}",
+                         "share": round(100 * alert.negative_share), "zone": tenant.timezone,
+                         "hour": timezone.localtime(alert.hour, _zone(tenant)).strftime("%Y-%m-%d %H:00")},
+                 url=url, email=crisis_settings.notify_email, in_app=crisis_settings.notify_in_app)
     if crisis_settings.notify_webhook:
         emit(tenant_id, "crisis.detected", {"alert": alert_payload(alert, url=f"{django_settings.SITE_URL}{url}")})
 
