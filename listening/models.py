@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -112,9 +113,19 @@ class Author(TenantOwned):
     profile_url = models.URLField(max_length=500, blank=True)
     avatar_url = models.URLField(max_length=1000, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Mentions ever stored with this author, kept by a PostgreSQL trigger on listening_mention
+    # (migration 0006), whoever inserts: never decremented, so it bounds the author's count in
+    # any range and under any filter. The top-authors dashboard walks authors by it and stops
+    # once no later author can enter the top (analytics.selectors.top_authors).
+    mentions_seen = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "platform", "platform_user_id"], name="author_unique")]
+        indexes = [
+            # The two walks of top_authors: by mentions, by reach.
+            models.Index(F("tenant"), F("mentions_seen").desc(), F("id"), name="author_mentions_seen_idx"),
+            models.Index(F("tenant"), F("followers").desc(nulls_last=True), F("id"), name="author_followers_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"@{self.handle}" if self.handle else self.name or self.platform_user_id
@@ -128,7 +139,9 @@ class Mention(TenantOwned):
     # The database checks these two (and the match's two) with the composite same-tenant keys of
     # migration 0002; a second, single-column constraint would only cost another check per row.
     account = models.ForeignKey(ConnectedAccount, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False)
-    author = models.ForeignKey(Author, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False)
+    # Indexed with the tenant and the date below (an author's mentions in a range).
+    author = models.ForeignKey(Author, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False,
+                               db_index=False)
     text = models.TextField(blank=True)
     language = models.CharField(max_length=8, blank=True)  # as given by the platform; NLP may refine
     url = models.URLField(max_length=1000, blank=True)
@@ -171,6 +184,9 @@ class Mention(TenantOwned):
             models.Index(fields=["tenant", "id"], condition=models.Q(tagged_at__isnull=True), name="mention_untagged_idx"),
             models.Index(fields=["tenant", "-created_at"], name="mention_tenant_created_idx"),
             models.Index(fields=["tenant", "platform", "conversation_external_id"], name="mention_conversation_idx"),
+            # An author's mentions in a range, with what top_authors adds up: index-only once vacuumed.
+            models.Index(fields=["tenant", "author", "created_at"], name="mention_author_created_idx",
+                         include=["like_count", "share_count", "reply_count"]),
         ]
 
     def __str__(self) -> str:

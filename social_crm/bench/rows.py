@@ -16,7 +16,7 @@ from .timeline import Author, Post
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "listening_author": ("id", "tenant_id", "platform", "platform_user_id", "handle", "name", "followers", "verified",
-                         "profile_url", "avatar_url", "updated_at"),
+                         "profile_url", "avatar_url", "updated_at", "mentions_seen"),
     "listening_mention": (
         "id", "tenant_id", "platform", "external_id", "version_id", "account_id", "author_id", "text", "language",
         "url", "created_at", "fetched_at", "stored_at", "like_count", "share_count", "reply_count", "view_count",
@@ -167,4 +167,4 @@ def raw_payload(post: Post, text: str, lang: str, counts, parent: str, conversat
 def author_row(tenant_id: int, author: Author, start: float) -> tuple:
     """``updated_at``: when the pipeline last saw the author (the span's start if never)."""
     return (author.id, tenant_id, author.platform, author.uid, author.handle, author.name, author.followers,
-            author.verified, author.profile_url, author.avatar_url, at(author.last_seen or start))
+            author.verified, author.profile_url, author.avatar_url, at(author.last_seen or start), author.mentions)

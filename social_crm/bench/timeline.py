@@ -44,6 +44,7 @@ class Author:
     lang: str
     role: str  # regular, grumpy, fan, news, deals, influencer, brand, feed
     last_seen: float = 0.0
+    mentions: int = 0  # posts planned for this author: listening_author.mentions_seen
     in_inbox: bool = False  # has a conversation: gets a social identity
 
 
