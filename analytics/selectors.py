@@ -43,7 +43,15 @@ def _params(tenant_id: int, f: Filters) -> dict:
 def _raw_where(f: Filters, *, query_join: bool = False) -> str:
     """WHERE of the raw mention reads (alias m). ``query_join``: the caller joins the matches
     (alias mm) itself, so the query filter goes on them."""
-    where = ["m.tenant_id = %(t)s", "m.created_at >= %(lo)s", "m.created_at < %(hi)s"]
+    return " AND ".join([RANGE_SQL, *_raw_filters(f, query_join=query_join)])
+
+
+RANGE_SQL = "m.tenant_id = %(t)s AND m.created_at >= %(lo)s AND m.created_at < %(hi)s"
+
+
+def _raw_filters(f: Filters, *, query_join: bool = False) -> list[str]:
+    """The conditions of the raw mention reads past the tenant and the range (_raw_where)."""
+    where = []
     if f.platform:
         where.append("m.platform = %(platform)s")
     if f.language:
@@ -58,7 +66,7 @@ def _raw_where(f: Filters, *, query_join: bool = False) -> str:
         where.append("EXISTS (SELECT 1 FROM inbox_message msg JOIN inbox_conversation c ON c.tenant_id = %(t)s "
                      "AND c.id = msg.conversation_id WHERE msg.tenant_id = %(t)s AND msg.mention_id = m.id "
                      "AND c.department_id = %(department)s)")
-    return " AND ".join(where)
+    return where
 
 
 def _raw_facts(f: Filters) -> str:
@@ -271,31 +279,116 @@ def top_terms(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
     return {"source": used, "rows": ranked}
 
 
-def top_authors(tenant_id: int, f: Filters) -> dict:
-    """The authors with the most mentions in the range, and those with the widest reach
-    (followers) among the authors of the range. Raw mentions joined to authors: bounded by the
-    range (at most ``MAX_DAYS``), the tenant's (tenant, created_at) index and ``limit``."""
-    rows = _rows(f"""
-        WITH per_author AS (
-            SELECT m.author_id, count(*) AS mentions, sum({INTERACTIONS_SQL}) AS interactions
-            FROM listening_mention m WHERE {_raw_where(f)} AND m.author_id IS NOT NULL GROUP BY 1),
-        by_volume AS (SELECT 'by_volume' AS ranking, p.* FROM per_author p
-                      ORDER BY p.mentions DESC, p.author_id LIMIT %(limit)s),
-        by_reach AS (SELECT 'by_reach' AS ranking, p.* FROM per_author p
-                     JOIN listening_author a ON a.tenant_id = %(t)s AND a.id = p.author_id
-                     ORDER BY a.followers DESC NULLS LAST, p.author_id LIMIT %(limit)s)
-        SELECT r.ranking, r.author_id, a.platform, a.handle, a.name, COALESCE(a.followers, 0) AS followers,
-               r.mentions, r.interactions
-        FROM (SELECT * FROM by_volume UNION ALL SELECT * FROM by_reach) r
-        JOIN listening_author a ON a.tenant_id = %(t)s AND a.id = r.author_id""", _params(tenant_id, f))
-    out = {"by_volume": [], "by_reach": []}
-    for r in rows:
-        ranking = r.pop("ranking")
+# top_authors walks the tenant's authors in order and counts each one's mentions in the range
+# through mention_author_created_idx; past this many authors, or (under a filter the index does
+# not carry) past this many of their range mentions read, the plain GROUP BY over the range is
+# cheaper (a filter few of the busiest authors match), so it answers instead.
+PROBE_BUDGET = 3000
+SCAN_BUDGET = 60_000
+_FIRST_BATCH = 40
+
+
+def top_authors(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
+    """The ``limit`` authors with the most mentions in the range (ties: lower id first), and the
+    ``limit`` authors of the range with the most followers, each with their mentions and
+    interactions in the range under the filters.
+
+    Exact without scanning the range: authors are walked by ``mentions_seen`` (every mention
+    they ever had, an upper bound of their count in any range under any filter), their range
+    counts taken batch by batch, until no later author's bound can reach the ``limit``-th count
+    (Fagin's threshold algorithm); the by-reach list walks authors by followers until
+    ``limit`` of them have a mention in the range. ``source="raw"`` (or a walk longer than
+    ``PROBE_BUDGET`` authors) is one GROUP BY over the range's mentions."""
+    params = _params(tenant_id, f)
+    ranked = None if source == "raw" else _walked(params, f)
+    used = "author-walk"
+    if ranked is None:
+        ranked, used = _grouped(params, f), "raw"
+    ids = sorted({i for ids in ranked.values() for i in ids})
+    rows = {r["author_id"]: r for r in _rows(f"""
+        SELECT a.id AS author_id, a.platform, a.handle, a.name, COALESCE(a.followers, 0) AS followers,
+               s.mentions, s.interactions
+        FROM listening_author a CROSS JOIN LATERAL (
+            SELECT count(*) AS mentions, COALESCE(sum({INTERACTIONS_SQL}), 0) AS interactions
+            FROM listening_mention m WHERE {_raw_where(f)} AND m.author_id = a.id) AS s
+        WHERE a.tenant_id = %(t)s AND a.id = ANY(%(ids)s)""", {**params, "ids": ids})}
+    for r in rows.values():
         r["mentions"], r["interactions"] = int(r["mentions"]), int(r["interactions"])
-        out[ranking].append(r)
+    out = {ranking: [dict(rows[i]) for i in ids] for ranking, ids in ranked.items()}
     out["by_volume"].sort(key=lambda r: (-r["mentions"], r["author_id"]))
     out["by_reach"].sort(key=lambda r: (-r["followers"], r["author_id"]))
-    return {"source": "raw", **out}
+    return {"source": used, **out}
+
+
+def _grouped(params: dict, f: Filters) -> dict[str, list[int]]:
+    """Both rankings' author ids from one GROUP BY over the range's mentions."""
+    rows = _rows(f"""
+        WITH per_author AS (
+            SELECT m.author_id, count(*) AS mentions
+            FROM listening_mention m WHERE {_raw_where(f)} AND m.author_id IS NOT NULL GROUP BY 1),
+        by_volume AS (SELECT 'by_volume' AS ranking, p.author_id FROM per_author p
+                      ORDER BY p.mentions DESC, p.author_id LIMIT %(limit)s),
+        by_reach AS (SELECT 'by_reach' AS ranking, p.author_id FROM per_author p
+                     JOIN listening_author a ON a.tenant_id = %(t)s AND a.id = p.author_id
+                     ORDER BY a.followers DESC NULLS LAST, p.author_id LIMIT %(limit)s)
+        SELECT * FROM by_volume UNION ALL SELECT * FROM by_reach""", params)
+    out: dict[str, list[int]] = {"by_volume": [], "by_reach": []}
+    for r in rows:
+        out[r["ranking"]].append(r["author_id"])
+    return out
+
+
+_WALKS = {  # ranking -> the order of the walk (an index of listening_author each)
+    "by_volume": "a.mentions_seen DESC, a.id",
+    "by_reach": "a.followers DESC NULLS LAST, a.id",
+}
+
+
+def _walked(params: dict, f: Filters) -> dict[str, list[int]] | None:
+    """Both rankings by walking the authors (top_authors); None when the GROUP BY is cheaper:
+    past ``PROBE_BUDGET`` authors, past ``SCAN_BUDGET`` range mentions read under a filter the
+    index does not carry, or under a department (a join per mention read)."""
+    if f.department:
+        return None
+    limit, filters = params["limit"], _raw_filters(f)
+    platform = "AND a.platform = %(platform)s" if f.platform else ""
+    # Without other filters the count is an index-only scan; with them each range row is read.
+    matched = f"count(*) FILTER (WHERE {' AND '.join(filters)})" if filters else "count(*)"
+    scanned = 0
+    out = {}
+    for ranking, order in _WALKS.items():
+        sql = f"""
+            SELECT a.id, a.mentions_seen, s.n, s.scanned
+            FROM (SELECT a.id, a.mentions_seen, a.followers FROM listening_author a
+                  WHERE a.tenant_id = %(t)s AND a.mentions_seen > 0 {platform}
+                  ORDER BY {order} LIMIT %(batch)s OFFSET %(offset)s) AS a
+            CROSS JOIN LATERAL (SELECT {matched} AS n, count(*) AS scanned FROM listening_mention m
+                                WHERE {RANGE_SQL} AND m.author_id = a.id) AS s
+            ORDER BY {order}"""
+        best: list[tuple[int, int]] = []  # (-count, id), the ranking so far
+        offset, batch, done = 0, _FIRST_BATCH, False
+        while not done:
+            if offset >= PROBE_BUDGET or (filters and scanned > SCAN_BUDGET):
+                return None
+            batch = min(batch, PROBE_BUDGET - offset)
+            rows = _rows(sql, {**params, "batch": batch, "offset": offset})
+            scanned += sum(r["scanned"] for r in rows)
+            for r in rows:
+                if ranking == "by_volume":
+                    if len(best) == limit and (-r["mentions_seen"], r["id"]) > best[-1]:
+                        done = True  # this author, and every later one, cannot enter the ranking
+                        break
+                    if r["n"]:
+                        best = sorted([*best, (-r["n"], r["id"])])[:limit]
+                elif r["n"]:
+                    best.append((0, r["id"]))
+                    if len(best) == limit:
+                        done = True
+                        break
+            done = done or len(rows) < batch  # every author walked
+            offset, batch = offset + len(rows), batch * 2
+        out[ranking] = [author_id for _n, author_id in best]
+    return out
 
 
 SERIES = {"volume": volume, "sentiment": net_sentiment, "reach": reach, "share-of-voice": share_of_voice,

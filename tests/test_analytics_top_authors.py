@@ -1,0 +1,209 @@
+"""Top authors without scanning the range: the per-author bound the database keeps
+(listening_author.mentions_seen, a trigger of migration listening 0006) and the walk that
+uses it (analytics.selectors.top_authors), checked against a count done here in Python and
+against the plain GROUP BY, in the two-tenant world."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+from django.db import connection
+
+from analytics import selectors
+from analytics.filters import Filters
+from listening.connectors.base import Page
+from listening.ingest import ingest_page
+from listening.models import Author, Mention, MentionMatch
+from social_crm.tenancy.scope import tenant_context
+
+from .test_analytics_rollups import _mention
+
+FIRST = date(2026, 9, 1)
+DAYS = 10
+
+
+def _seen(tid) -> dict[str, int]:
+    with tenant_context(tid):
+        return dict(Author.objects.filter(tenant_id=tid).values_list("platform_user_id", "mentions_seen"))
+
+
+def test_the_database_counts_each_authors_mentions_once_whoever_inserts(world):
+    a, b = world.a.tenant.pk, world.b.tenant.pk
+    before_b = _seen(b)
+    def page():
+        return Page(mentions=[_mention("a1", "Acme colis perdu", 5, author="u-1"),
+                              _mention("a2", "Acme merci", 20, author="u-2"),
+                              _mention("a4", "Acme retard", 75, author="u-1", likes=4)], cursor={})
+
+    ingest_page(a, platform="x", page=page(), source="poll")  # ingestion: u-1 twice, u-2 once
+    assert {k: v for k, v in _seen(a).items() if k in ("u-1", "u-2")} == {"u-1": 2, "u-2": 1}
+    ingest_page(a, platform="x", page=page(), source="poll")  # re-sightings (ON CONFLICT updates): no new mention
+    assert _seen(a)["u-1"] == 2
+    ingest_page(a, platform="x", page=Page(mentions=[_mention("a9", "Acme encore", 200, author="u-1")], cursor={}),
+                source="poll")
+    assert _seen(a)["u-1"] == 3
+    assert _seen(b) == before_b  # the other tenant's authors (same handles in both worlds) untouched
+    with tenant_context(a):  # the ORM, several rows in one statement, and an author given later
+        u2 = Author.objects.get(tenant_id=a, platform_user_id="u-2")
+        start = datetime(2026, 9, 1, tzinfo=timezone.utc)
+        Mention.objects.bulk_create([Mention(tenant_id=a, platform="x", external_id=f"bulk-{i}", author=u2,
+                                             created_at=start) for i in range(3)]
+                                    + [Mention(tenant_id=a, platform="x", external_id="orphan", created_at=start)])
+        Mention.objects.filter(tenant_id=a, external_id="orphan").update(author=u2)
+        Mention.objects.filter(tenant_id=a, external_id="orphan").update(text="no new author: no new count")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT a.mentions_seen, (SELECT count(*) FROM listening_mention m WHERE m.tenant_id = %s "
+                           "AND m.author_id = a.id) FROM listening_author a WHERE a.id = %s", [a, u2.pk])
+            assert cursor.fetchone() == (5, 5)
+
+
+def _filters(first: date, days: int, **kw) -> Filters:
+    zone = timezone.utc
+    last = first + timedelta(days=days - 1)
+    return Filters(start=datetime.combine(first, time(0), tzinfo=zone),
+                   end=datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone),
+                   first_day=first, last_day=last, tz="UTC", interval="day", **kw)
+
+
+@pytest.fixture
+def crowd(world):
+    """Tenant A: 120 authors on three platforms, 1,500 mentions over ten days drawn from a
+    Zipf-like law (ties in counts and in followers, authors without followers), some matched
+    by the brand query; tenant B: its own authors, busier than any of A's."""
+    rng = random.Random(6)
+    a, b = world.a.tenant.pk, world.b.tenant.pk
+    start = datetime.combine(FIRST, time(0), tzinfo=timezone.utc)
+    facts = []
+    with tenant_context(a):
+        authors = Author.objects.bulk_create([
+            Author(tenant_id=a, platform=("x", "mastodon", "bluesky")[i % 3], platform_user_id=f"c-{i}",
+                   handle=f"c{i}", followers=None if i % 17 == 0 else rng.choice((10, 500, 500, 5000, 80_000)))
+            for i in range(120)])
+        weights = [1 / (rank + 2) ** 1.1 for rank in range(len(authors))]
+        mentions = []
+        for i in range(1500):
+            who = rng.choices(authors, weights)[0]
+            mention = Mention(tenant_id=a, platform=who.platform, external_id=f"crowd-{i}", author=who,
+                              created_at=start + timedelta(minutes=rng.randrange(DAYS * 1440)),
+                              language=rng.choice(("fr", "fr", "en")), like_count=rng.randrange(5), share_count=None,
+                              reply_count=rng.randrange(3))
+            mentions.append(mention)
+        Mention.objects.bulk_create(mentions, batch_size=500)
+        matched = [m for m in mentions if rng.random() < 0.3]
+        MentionMatch.objects.bulk_create([MentionMatch(tenant_id=a, mention=m, query=world.a.query) for m in matched])
+        matched_ids = {m.pk for m in matched}
+        for m in mentions:
+            facts.append((m.author_id, m.author.platform, m.created_at, m.language, m.pk in matched_ids,
+                          (m.like_count or 0) + (m.reply_count or 0)))
+    with tenant_context(b):
+        busy = Author.objects.create(tenant_id=b, platform="x", platform_user_id="c-0", handle="busy",
+                                     followers=10**9)
+        Mention.objects.bulk_create([Mention(tenant_id=b, platform="x", external_id=f"crowd-{i}", author=busy,
+                                             created_at=start + timedelta(hours=i)) for i in range(200)])
+    followers = {x.pk: x.followers for x in authors}
+    return world, facts, followers
+
+
+def _expected(facts, followers, f: Filters, query_id: int | None) -> tuple[list, list]:
+    """Both rankings, counted here: [(author id, mentions, interactions)]."""
+    count, inter = Counter(), Counter()
+    for author_id, platform, at, language, matched, interactions in facts:
+        if not f.start <= at < f.end or (f.platform and platform != f.platform):
+            continue
+        if (f.language and language != f.language) or (query_id and not matched):
+            continue
+        count[author_id] += 1
+        inter[author_id] += interactions
+    by_volume = sorted(count, key=lambda i: (-count[i], i))[:f.limit]
+    by_reach = sorted(count, key=lambda i: (followers[i] is None, -(followers[i] or 0), i))[:f.limit]
+    return ([(i, count[i], inter[i]) for i in sorted(by_volume, key=lambda i: (-count[i], i))],
+            [(i, count[i], inter[i]) for i in sorted(by_reach, key=lambda i: (-(followers[i] or 0), i))])
+
+
+def _answer(tid, f, **kw):
+    with tenant_context(tid):
+        body = selectors.top_authors(tid, f, **kw)
+    return body["source"], *([(r["author_id"], r["mentions"], r["interactions"]) for r in body[k]]
+                             for k in ("by_volume", "by_reach"))
+
+
+CASES = [  # (first day offset, days, platform, language, brand query, limit)
+    (0, 10, "", "", False, 10), (0, 10, "", "", False, 1), (0, 10, "", "", False, 50), (3, 1, "", "", False, 10),
+    (2, 3, "x", "", False, 5), (0, 10, "mastodon", "en", False, 10), (0, 10, "", "", True, 10),
+    (4, 2, "bluesky", "fr", True, 3), (20, 5, "", "", False, 10),  # an empty range
+]
+
+
+@pytest.mark.parametrize("offset,days,platform,language,brand,limit", CASES)
+def test_the_walk_gives_the_exact_rankings_of_the_range(crowd, offset, days, platform, language, brand, limit):
+    world, facts, followers = crowd
+    tid = world.a.tenant.pk
+    query_id = world.a.query.pk if brand else None
+    f = _filters(FIRST + timedelta(days=offset), days, platform=platform, language=language,
+                 queries=(query_id,) if query_id else (), limit=limit)
+    source, by_volume, by_reach = _answer(tid, f)
+    assert source == "author-walk"
+    assert (by_volume, by_reach) == _expected(facts, followers, f, query_id)
+    assert _answer(tid, f, source="raw") == ("raw", by_volume, by_reach)
+    if offset < DAYS:
+        assert by_volume and by_reach  # the case is not vacuous
+
+
+def test_a_walk_past_its_budget_answers_from_the_group_by(crowd, monkeypatch):
+    world, facts, followers = crowd
+    tid = world.a.tenant.pk
+    f = _filters(FIRST, DAYS, language="en", queries=(world.a.query.pk,), limit=10)
+    monkeypatch.setattr(selectors, "PROBE_BUDGET", 5)
+    source, by_volume, by_reach = _answer(tid, f)
+    assert source == "raw"
+    assert (by_volume, by_reach) == _expected(facts, followers, f, world.a.query.pk)
+
+
+def test_a_filtered_walk_that_reads_too_many_rows_answers_from_the_group_by(crowd, monkeypatch):
+    """Under a filter the index does not carry, every range mention of a walked author is read:
+    past SCAN_BUDGET of them the GROUP BY answers; unfiltered, the count is index-only and the
+    budget does not apply."""
+    world, facts, followers = crowd
+    tid = world.a.tenant.pk
+    monkeypatch.setattr(selectors, "SCAN_BUDGET", 50)
+    f = _filters(FIRST, DAYS, language="en", limit=10)
+    source, by_volume, by_reach = _answer(tid, f)
+    assert source == "raw" and by_volume
+    assert (by_volume, by_reach) == _expected(facts, followers, f, None)
+    unfiltered = _filters(FIRST, DAYS, limit=10)
+    source, by_volume, by_reach = _answer(tid, unfiltered)
+    assert source == "author-walk" and (by_volume, by_reach) == _expected(facts, followers, unfiltered, None)
+
+
+def test_a_department_filter_reads_the_group_by(crowd):
+    world, _facts, _followers = crowd
+    tid = world.a.tenant.pk
+    f = _filters(FIRST, DAYS, department=world.a.departments["customer-service"].pk, limit=10)
+    assert _answer(tid, f)[0] == "raw"
+
+
+def test_the_other_tenants_authors_never_rank(crowd):
+    world, facts, _followers = crowd
+    f = _filters(FIRST, DAYS, limit=50)
+    _source, by_volume, by_reach = _answer(world.a.tenant.pk, f)
+    mine = {author_id for author_id, *_rest in facts}
+    assert {i for i, *_ in by_volume + by_reach} <= mine
+    _source, b_volume, b_reach = _answer(world.b.tenant.pk, f)
+    assert [n for _i, n, _x in b_volume][:1] == [200] and not {i for i, *_ in b_volume + b_reach} & mine
+
+
+def test_the_walk_stops_once_no_later_author_can_rank(crowd):
+    from django.test.utils import CaptureQueriesContext
+
+    world, facts, followers = crowd
+    tid = world.a.tenant.pk
+    f = _filters(FIRST, DAYS, limit=3)
+    with CaptureQueriesContext(connection) as queries:
+        source, by_volume, _by_reach = _answer(tid, f)
+    walks = [q["sql"] for q in queries if "OFFSET" in q["sql"]]
+    # One first batch per ranking (40 of the 120 authors), then the winners' figures.
+    assert source == "author-walk" and len(walks) == 2 and all("OFFSET 0" in q for q in walks)
+    assert by_volume == _expected(facts, followers, f, None)[0]
