@@ -129,6 +129,11 @@ def _slots(f: Filters) -> list[datetime]:
 def _series(tenant_id: int, f: Filters, source: str) -> tuple[dict, str]:
     """{bucket start: {sentiment: (mentions, reach, interactions)}} and the source used."""
     from_sql, used = _volume_source(f, source)
+    if used == "rollup":
+        # Several rollup rows share an hour (one per platform and language): sum them first, so
+        # the time-zone cut runs once per hour and sentiment, not once per row.
+        from_sql = f"""(SELECT x.bucket, x.sentiment, sum(x.mentions) AS mentions, sum(x.reach) AS reach,
+                               sum(x.interactions) AS interactions FROM {from_sql} x GROUP BY 1, 2)"""
     rows = _rows(f"""
         SELECT date_trunc(%(unit)s, s.bucket, %(tz)s) AS t, s.sentiment, sum(s.mentions) AS mentions,
                sum(s.reach) AS reach, sum(s.interactions) AS interactions
@@ -165,17 +170,18 @@ def _net(counts: dict) -> float | None:
 
 def net_sentiment(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
     data, used = _series(tenant_id, f, source)
-    previous, _used = _series(tenant_id, f.previous(), source)
+    from_sql, _used = _volume_source(f.previous(), source)
+    before = dict.fromkeys(SENTIMENTS, 0)  # the previous period's totals: no buckets to cut
+    for row in _rows(f"SELECT s.sentiment, sum(s.mentions) AS mentions FROM {from_sql} s GROUP BY 1",
+                     _params(tenant_id, f.previous())):
+        if row["sentiment"] in before:
+            before[row["sentiment"]] = int(row["mentions"])
     points, totals = [], dict.fromkeys(SENTIMENTS, 0)
     for t in _slots(f):
         counts = {s: data.get(t, {}).get(s, (0, 0, 0))[0] for s in SENTIMENTS}
         for s in SENTIMENTS:
             totals[s] += counts[s]
         points.append({"t": t.isoformat(), **counts, "tagged": sum(counts.values()), "net_sentiment": _net(counts)})
-    before = dict.fromkeys(SENTIMENTS, 0)
-    for cells in previous.values():
-        for s in SENTIMENTS:
-            before[s] += cells.get(s, (0, 0, 0))[0]
     now, then = _net(totals), _net(before)
     return {"interval": f.interval, "source": used, "net_sentiment": now, "previous_net_sentiment": then,
             "change": round(now - then, 4) if now is not None and then is not None else None, **totals,

@@ -68,6 +68,25 @@ def test_net_sentiment_is_positive_minus_negative_over_tagged(client, data):
     assert _get(client, "sentiment", query=data.a.rival.pk).json()["net_sentiment"] == pytest.approx(0.5)
 
 
+def test_net_sentiment_compares_with_the_previous_period_of_the_same_length(client, data):
+    """The previous period is read as totals only (no buckets): 2026-10-06's previous day is the
+    data set's day, 0.25, and a two-day range ending on 2026-10-07 compares with 10-04..10-05."""
+    login(client, "marketer@example.com")
+    body = _get(client, "sentiment", **{"from": "2026-10-06", "to": "2026-10-06"}).json()
+    assert (body["net_sentiment"], body["change"]) == (None, None)
+    assert body["previous_net_sentiment"] == pytest.approx(0.25)
+    body = _get(client, "sentiment", **{"from": "2026-10-06", "to": "2026-10-07", "query": data.a.rival.pk}).json()
+    assert body["previous_net_sentiment"] == pytest.approx(0.5)
+    tid = data.a.tenant.pk
+    with tenant_context(tid):
+        serializer = FilterSerializer(data={"from": "2026-10-06", "to": "2026-10-06", "tz": "Europe/Paris"},
+                                      context={"tenant": data.a.tenant})
+        serializer.is_valid(raise_exception=True)
+        f = serializer.validated_data
+        assert selectors.net_sentiment(tid, f)["previous_net_sentiment"] == pytest.approx(0.25)
+        assert selectors.net_sentiment(tid, f, source="raw")["previous_net_sentiment"] == pytest.approx(0.25)
+
+
 def test_reach_and_engagement_rate(client, data):
     login(client, "marketer@example.com")
     body = _get(client, "reach").json()
