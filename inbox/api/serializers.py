@@ -7,10 +7,13 @@ from rest_framework import serializers
 
 from inbox.conversations import BULK_OPERATIONS, MAX_BULK, MAX_TAGS
 from inbox.models import Conversation, ConversationEvent, Message, Note, Priority, SavedView, Status
+from listening.api.serializers import source_platform_field
 from listening.models import Author
 
 
 class AuthorSerializer(serializers.ModelSerializer):
+    platform = source_platform_field()
+
     class Meta:
         model = Author
         fields = ["id", "platform", "handle", "name", "followers", "verified", "profile_url"]
@@ -20,6 +23,7 @@ class ConversationSerializer(serializers.ModelSerializer):
     author = AuthorSerializer(read_only=True)
     assignee = serializers.IntegerField(source="assignee_id", read_only=True, allow_null=True)
     department = serializers.IntegerField(source="department_id", read_only=True, allow_null=True)
+    platform = source_platform_field()
 
     class Meta:
         model = Conversation

@@ -8,6 +8,14 @@ PLATFORM_SLUG = r"^[a-z0-9][a-z0-9_-]{0,19}$"
 POLLED_PLATFORM_CHOICES = [c for c in Platform.choices if c[0] != Platform.API]
 
 
+def source_platform_field() -> serializers.CharField:
+    """The platform of a stored mention, author, identity or conversation, as answered: the ingest
+    API stores any source slug (``PLATFORM_SLUG``: 'reviews', 'instagram'...), so the answer is a
+    string, not the enum of the platforms we poll (which a schema check rightly failed on)."""
+    return serializers.CharField(read_only=True, help_text="Source slug: x, facebook, mastodon, bluesky, rss, "
+                                                           "replay, api, or the ingest API's own (e.g. 'reviews').")
+
+
 class ListeningQuerySerializer(serializers.ModelSerializer):
     languages = serializers.ListField(child=serializers.ChoiceField(choices=["fr", "en"]), required=False)
     platforms = serializers.ListField(child=serializers.ChoiceField(choices=Platform.choices), required=False)
@@ -58,6 +66,7 @@ class MentionTopicOutSerializer(serializers.Serializer):
 
 
 class MentionSerializer(serializers.ModelSerializer):
+    platform = source_platform_field()
     author = AuthorOutSerializer(read_only=True, allow_null=True)
     matched_queries = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     topics = MentionTopicOutSerializer(source="mentiontopic_set", many=True, read_only=True)

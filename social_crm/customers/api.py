@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from listening.api.serializers import source_platform_field
 from social_crm.tenancy.api import filters
 from social_crm.tenancy.api.base import TenantScopedViewSet
 from social_crm.tenancy.permissions import Action
@@ -45,6 +46,7 @@ class CustomerSerializer(serializers.ModelSerializer):
 class IdentitySerializer(serializers.ModelSerializer):
     # Not a URLField: an identity seen without a profile link has "" (the schema said format uri).
     profile_url = serializers.CharField(read_only=True, help_text="The profile's address, or empty when unknown.")
+    platform = source_platform_field()
 
     class Meta:
         model = SocialIdentity
