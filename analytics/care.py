@@ -28,8 +28,9 @@ Definitions (README "Care metrics"):
   conversations where both messages carry a label (negative, neutral, positive) are counted.
 
 Every function takes the tenant id first, runs in ``tenant_context`` (row-level security) and
-also filters on the tenant in SQL. Each table is one query; nothing is looped over in Python
-except the result rows.
+also filters on the tenant in SQL. Everything is one statement (the total, the departments and
+the agents are GROUPING SETS of one scan); nothing is looped over in Python except the result
+rows.
 """
 
 from __future__ import annotations
@@ -103,14 +104,18 @@ def _base_cte(tenant_id: int, start: date, end: date, tz: str, filters: CareFilt
     lower, upper = local_bounds(start, end, tz)
     where, params = _where(tenant_id, filters)
     params.update(lower=lower, upper=upper, backlog_at=min(upper, now or timezone.now()))
+    # MATERIALIZED: answered_at is read by several expressions below, and an inlined CTE would
+    # run its look-up once for each of them. It is only looked up for conversations opened in
+    # the range, the only ones whose first response counts.
     sql = f"""
-    WITH conv AS (
+    WITH conv AS MATERIALIZED (
       SELECT c.id, c.department_id, c.assignee_id, c.first_message_at AS opened_at, c.resolved_at,
              c.first_message_at >= %(lower)s AND c.first_message_at < %(upper)s AS in_range,
-             LEAST(c.first_response_at,
-                   (SELECT min(COALESCE(o.sent_at, o.created_at)) FROM {_t(Message)} o
-                     WHERE o.tenant_id = c.tenant_id AND o.conversation_id = c.id
-                       AND o.direction = 'out' AND o.delivery_status = 'sent')) AS answered_at,
+             CASE WHEN c.first_message_at >= %(lower)s AND c.first_message_at < %(upper)s THEN
+               LEAST(c.first_response_at,
+                     (SELECT min(COALESCE(o.sent_at, o.created_at)) FROM {_t(Message)} o
+                       WHERE o.tenant_id = c.tenant_id AND o.conversation_id = c.id
+                         AND o.direction = 'out' AND o.delivery_status = 'sent')) END AS answered_at,
              (c.sla_breaches @> '["first_response"]'::jsonb
               AND c.first_response_due_at >= %(lower)s AND c.first_response_due_at < %(upper)s)::int AS fr_breach,
              (c.sla_breaches @> '["resolution"]'::jsonb
@@ -186,42 +191,60 @@ def _sentiment_sql() -> str:
     )"""
 
 
-def care_summary(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
-                 now: datetime | None = None) -> dict:
-    """The headline figures and the sentiment shift: one query."""
+def _figures(tenant_id: int, *, start, end, tz, filters, now, shift: bool) -> list[dict]:
+    """One statement: the figures over all conversations (grouping 'total'), per department and
+    per agent (GROUPING SETS over the one scan), groups with something to show only, and, with
+    ``shift``, the sentiment-shift counts (on every row; read from the total)."""
     cte, params = _base_cte(tenant_id, start, end, tz, filters, now)
-    counts = ", ".join(f"(SELECT count(*) FROM shift_both WHERE {side} = '{label}') AS {side}_{label}"
-                       for side in ("before", "after") for label in SENTIMENTS)
-    sql = f"""{cte}{_sentiment_sql()}
-    SELECT {_FIGURES}, (SELECT count(*) FROM shift_both) AS shift_conversations, {counts}
-      FROM timed"""
+    shift_cte, shift_columns = "", ""
+    if shift:
+        shift_cte = _sentiment_sql()
+        shift_columns = ", (SELECT count(*) FROM shift_both) AS shift_conversations, " + ", ".join(
+            f"(SELECT count(*) FROM shift_both WHERE {side} = '{label}') AS {side}_{label}"
+            for side in ("before", "after") for label in SENTIMENTS)
+    sql = f"""{cte}{shift_cte}, figures AS (
+      SELECT CASE WHEN GROUPING(timed.department_id) = 0 THEN 'department'
+                  WHEN GROUPING(timed.assignee_id) = 0 THEN 'agent' ELSE 'total' END AS kind,
+             CASE WHEN GROUPING(timed.department_id) = 0 THEN timed.department_id
+                  WHEN GROUPING(timed.assignee_id) = 0 THEN timed.assignee_id END AS group_id,
+             {_FIGURES}
+        FROM timed GROUP BY GROUPING SETS ((), (timed.department_id), (timed.assignee_id))
+    )
+    SELECT f.*, CASE f.kind WHEN 'department' THEN d.name
+                                WHEN 'agent' THEN COALESCE(NULLIF(u.full_name, ''), u.email) END AS name
+           {shift_columns}
+      FROM figures f
+      LEFT JOIN {_t(Department)} d ON f.kind = 'department' AND d.tenant_id = %(tenant)s AND d.id = f.group_id
+      LEFT JOIN {_t(User)} u ON f.kind = 'agent' AND u.id = f.group_id
+     WHERE f.kind = 'total' OR f.conversations > 0 OR f.backlog > 0 OR f.fr_breaches + f.res_breaches > 0
+     ORDER BY f.kind, f.conversations DESC, name NULLS FIRST, f.group_id NULLS FIRST"""
     with tenant_context(tenant_id):
-        row = _fetch(sql, params)[0]
-    return {
+        return _fetch(sql, params)
+
+
+def _summary(rows: list[dict], shift: bool) -> dict:
+    row = next(r for r in rows if r["kind"] == "total")
+    out = {
         "first_response": {"median_seconds": _seconds(row["fr_median"]), "p90_seconds": _seconds(row["fr_p90"]),
                            "count": row["fr_count"]},
         "resolution": {"median_seconds": _seconds(row["res_median"]), "p90_seconds": _seconds(row["res_p90"]),
                        "count": row["res_count"]},
         "sla_breaches": {"first_response": int(row["fr_breaches"]), "resolution": int(row["res_breaches"])},
         "backlog": int(row["backlog"]),
-        "sentiment_shift": {
+    }
+    if shift:
+        out["sentiment_shift"] = {
             "conversations": row["shift_conversations"],
             **{side: {label: row[f"{side}_{label}"] for label in SENTIMENTS} for side in ("before", "after")},
-        },
-    }
+        }
+    return out
 
 
-def _grouped(tenant_id: int, column: str, join: str, name_sql: str, *, start, end, tz, filters, now) -> list[dict]:
-    """One query: the figures per value of ``column``, groups with something to show only."""
-    cte, params = _base_cte(tenant_id, start, end, tz, filters, now)
-    sql = f"""{cte}
-    SELECT timed.{column} AS group_id, {name_sql} AS name, {_FIGURES}
-      FROM timed {join}
-     GROUP BY timed.{column}, {name_sql}
-    HAVING count(*) FILTER (WHERE in_range) > 0 OR sum(in_backlog) > 0 OR sum(fr_breach + res_breach) > 0
-     ORDER BY count(*) FILTER (WHERE in_range) DESC, {name_sql} NULLS FIRST, timed.{column} NULLS FIRST"""
-    with tenant_context(tenant_id):
-        return _fetch(sql, params)
+def care_summary(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
+                 now: datetime | None = None) -> dict:
+    """The headline figures and the sentiment shift."""
+    rows = _figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now, shift=True)
+    return _summary(rows, shift=True)
 
 
 def _table_row(key: str, row: dict, none_name: str) -> dict:
@@ -237,28 +260,30 @@ def _table_row(key: str, row: dict, none_name: str) -> dict:
     }
 
 
+def _departments(rows: list[dict]) -> list[dict]:
+    return [_table_row("department_id", r, _("No department")) for r in rows if r["kind"] == "department"]
+
+
+def _agents(rows: list[dict]) -> list[dict]:
+    return [_table_row("user_id", r, _("Unassigned")) for r in rows if r["kind"] == "agent"]
+
+
 def care_by_department(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
                        now: datetime | None = None) -> list[dict]:
     """Per current department (None: no department), busiest first."""
-    join = f"LEFT JOIN {_t(Department)} d ON d.tenant_id = %(tenant)s AND d.id = timed.department_id"
-    rows = _grouped(tenant_id, "department_id", join, "d.name", start=start, end=end, tz=tz, filters=filters, now=now)
-    return [_table_row("department_id", row, _("No department")) for row in rows]
+    return _departments(_figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now, shift=False))
 
 
 def care_by_agent(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
                   now: datetime | None = None) -> list[dict]:
     """Per current assignee (None: unassigned), busiest first. Names: full name, else e-mail."""
-    join = f"LEFT JOIN {_t(User)} u ON u.id = timed.assignee_id"
-    rows = _grouped(tenant_id, "assignee_id", join, "COALESCE(NULLIF(u.full_name, ''), u.email)",
-                    start=start, end=end, tz=tz, filters=filters, now=now)
-    return [_table_row("user_id", row, _("Unassigned")) for row in rows]
+    return _agents(_figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now, shift=False))
 
 
 def care_metrics(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
                  now: datetime | None = None) -> dict:
-    """Everything of the care JSON (the analytics contract): three queries."""
-    args = {"start": start, "end": end, "tz": tz, "filters": filters, "now": now or timezone.now()}
-    summary = care_summary(tenant_id, **args)
+    """Everything of the care JSON (the analytics contract): one statement, one scan."""
+    rows = _figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now or timezone.now(), shift=True)
+    summary = _summary(rows, shift=True)
     shift = summary.pop("sentiment_shift")
-    return {**summary, "by_department": care_by_department(tenant_id, **args),
-            "by_agent": care_by_agent(tenant_id, **args), "sentiment_shift": shift}
+    return {**summary, "by_department": _departments(rows), "by_agent": _agents(rows), "sentiment_shift": shift}
