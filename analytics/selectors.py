@@ -170,10 +170,11 @@ def _net(counts: dict) -> float | None:
 
 def net_sentiment(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
     data, used = _series(tenant_id, f, source)
-    from_sql, _used = _volume_source(f.previous(), source)
+    previous = f.previous()
+    from_sql, _used = _volume_source(previous, source)
     before = dict.fromkeys(SENTIMENTS, 0)  # the previous period's totals: no buckets to cut
     for row in _rows(f"SELECT s.sentiment, sum(s.mentions) AS mentions FROM {from_sql} s GROUP BY 1",
-                     _params(tenant_id, f.previous())):
+                     _params(tenant_id, previous)):
         if row["sentiment"] in before:
             before[row["sentiment"]] = int(row["mentions"])
     points, totals = [], dict.fromkeys(SENTIMENTS, 0)
