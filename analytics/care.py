@@ -30,7 +30,10 @@ Definitions (README "Care metrics"):
 Every function takes the tenant id first, runs in ``tenant_context`` (row-level security) and
 also filters on the tenant in SQL. Everything is one statement (the total, the departments and
 the agents are GROUPING SETS of one scan); nothing is looped over in Python except the result
-rows.
+rows. The first answer and the labels around it are not looked up here: the database keeps them
+on the conversation (``care_answered_at``, ``care_sentiment_before``, ``care_sentiment_after``,
+inbox/migrations/0005_care_facts.py, by the definitions above), and the statement reads them
+with everything else from the care indexes of the same migration.
 """
 
 from __future__ import annotations
@@ -100,52 +103,63 @@ def _where(tenant_id: int, filters: CareFilters) -> tuple[str, dict]:
 
 
 def _base_cte(tenant_id: int, start: date, end: date, tz: str, filters: CareFilters, now: datetime | None):
-    """The conversations of the tenant that pass the filters, with the facts every table needs."""
+    """The conversations of the tenant that pass the filters, one row each with the facts every
+    table needs (``timed``): all of them for those opened in the range, the counted flag alone for
+    the others (a breached target due in the range, open at the backlog moment).
+
+    Each part is read from an index that carries what it needs (inbox migration 0005, "care
+    indexes"), so the usual case is index-only: the first answer and the sentiment around it are
+    the conversation's own columns, kept by the database's triggers. A conversation appears once
+    per flag it raises outside the range: the flags are summed, never the rows."""
     lower, upper = local_bounds(start, end, tz)
     where, params = _where(tenant_id, filters)
     params.update(lower=lower, upper=upper, backlog_at=min(upper, now or timezone.now()))
-    # MATERIALIZED: answered_at is read by several expressions below, and an inlined CTE would
-    # run its look-up once for each of them. It is only looked up for conversations opened in
-    # the range, the only ones whose first response counts.
+    conversation = _t(Conversation)
+    fr_due = """c.sla_breaches @> '["first_response"]'::jsonb
+                AND c.first_response_due_at >= %(lower)s AND c.first_response_due_at < %(upper)s"""
+    res_due = """c.sla_breaches @> '["resolution"]'::jsonb
+                 AND c.resolution_due_at >= %(lower)s AND c.resolution_due_at < %(upper)s"""
+    # Open at the backlog moment: opened before it and not done then (an open status, or
+    # resolved after it). The statuses are exactly these five (conversation_status_known).
+    open_now = "c.status IN ('new', 'open', 'pending')"
+    done_later = "c.status IN ('resolved', 'closed') AND c.resolved_at > %(backlog_at)s"
+    opened = "c.first_message_at >= %(lower)s AND c.first_message_at < %(upper)s"
+    outside = "NOT (c.first_message_at >= %(lower)s AND c.first_message_at < %(upper)s)"
+    before_backlog = "c.first_message_at < %(backlog_at)s"
+
+    def others(condition: str, flag: str) -> str:
+        flags = ", ".join(f"{int(name == flag)}" for name in ("fr_breach", "res_breach", "in_backlog"))
+        return f"""
+      SELECT c.department_id, c.assignee_id, false, NULL::float8, NULL::float8, {flags}, NULL::text, NULL::text
+        FROM {conversation} c WHERE {where} AND {outside} AND {condition}"""
+
+    # date_part (float8), not extract (numeric since PostgreSQL 14): the percentiles sort these,
+    # and numeric made the whole statement 1.5 times slower at 90 days on the bench tenant.
+    # GREATEST skips NULLs: test for the end first. A reply dated before the opening (clock skew
+    # between platforms) counts as 0, not as a negative time.
     sql = f"""
-    WITH conv AS MATERIALIZED (
-      SELECT c.id, c.department_id, c.assignee_id, c.first_message_at AS opened_at, c.resolved_at,
-             c.first_message_at >= %(lower)s AND c.first_message_at < %(upper)s AS in_range,
-             CASE WHEN c.first_message_at >= %(lower)s AND c.first_message_at < %(upper)s THEN
-               LEAST(c.first_response_at,
-                     (SELECT min(COALESCE(o.sent_at, o.created_at)) FROM {_t(Message)} o
-                       WHERE o.tenant_id = c.tenant_id AND o.conversation_id = c.id
-                         AND o.direction = 'out' AND o.delivery_status = 'sent')) END AS answered_at,
-             (c.sla_breaches @> '["first_response"]'::jsonb
-              AND c.first_response_due_at >= %(lower)s AND c.first_response_due_at < %(upper)s)::int AS fr_breach,
-             (c.sla_breaches @> '["resolution"]'::jsonb
-              AND c.resolution_due_at >= %(lower)s AND c.resolution_due_at < %(upper)s)::int AS res_breach,
-             (c.first_message_at < %(backlog_at)s
-              AND NOT (c.status IN ('resolved', 'closed')
-                       AND (c.resolved_at IS NULL OR c.resolved_at <= %(backlog_at)s)))::int AS in_backlog
-        FROM {_t(Conversation)} c
-       WHERE {where}
-         -- Only rows that can count somewhere: opened in the range, a target due in it, or open
-         -- at the backlog moment. The per-row look-ups above then run on those rows alone.
-         AND ((c.first_message_at >= %(lower)s AND c.first_message_at < %(upper)s)
-              OR (c.first_response_due_at >= %(lower)s AND c.first_response_due_at < %(upper)s)
-              OR (c.resolution_due_at >= %(lower)s AND c.resolution_due_at < %(upper)s)
-              OR (c.first_message_at < %(backlog_at)s
-                  AND (c.status NOT IN ('resolved', 'closed') OR c.resolved_at > %(backlog_at)s)))
-    ), timed AS (
-      SELECT conv.*,
-             -- GREATEST skips NULLs: test for the end first. A reply dated before the opening
-             -- (clock skew between platforms) counts as 0, not as a negative time.
-             CASE WHEN in_range AND answered_at IS NOT NULL
-                  THEN extract(epoch FROM GREATEST(answered_at - opened_at, interval '0')) END AS fr_seconds,
-             CASE WHEN in_range AND resolved_at IS NOT NULL
-                  THEN extract(epoch FROM GREATEST(resolved_at - opened_at, interval '0')) END AS res_seconds
-        FROM conv
+    WITH timed (department_id, assignee_id, in_range, fr_seconds, res_seconds, fr_breach, res_breach,
+                in_backlog, sentiment_before, sentiment_after) AS (
+      SELECT c.department_id, c.assignee_id, true,
+             CASE WHEN c.care_answered_at IS NOT NULL
+                  THEN date_part('epoch', GREATEST(c.care_answered_at - c.first_message_at, interval '0')) END,
+             CASE WHEN c.resolved_at IS NOT NULL
+                  THEN date_part('epoch', GREATEST(c.resolved_at - c.first_message_at, interval '0')) END,
+             ({fr_due})::int, ({res_due})::int,
+             ({before_backlog} AND ({open_now} OR ({done_later})))::int,
+             CASE WHEN c.care_answered_at IS NOT NULL THEN c.care_sentiment_before END,
+             CASE WHEN c.care_answered_at IS NOT NULL THEN c.care_sentiment_after END
+        FROM {conversation} c WHERE {where} AND {opened}
+      UNION ALL {others(fr_due, "fr_breach")}
+      UNION ALL {others(res_due, "res_breach")}
+      UNION ALL {others(f"{open_now} AND {before_backlog}", "in_backlog")}
+      UNION ALL {others(f"{done_later} AND {before_backlog}", "in_backlog")}
     )"""
     return sql, params
 
 
-_FIGURES = """
+_LABELS = "('positive', 'neutral', 'negative')"
+_FIGURES = f"""
       percentile_cont(0.5) WITHIN GROUP (ORDER BY fr_seconds) AS fr_median,
       percentile_cont(0.9) WITHIN GROUP (ORDER BY fr_seconds) AS fr_p90,
       count(fr_seconds) AS fr_count,
@@ -153,15 +167,22 @@ _FIGURES = """
       percentile_cont(0.9) WITHIN GROUP (ORDER BY res_seconds) AS res_p90,
       count(res_seconds) AS res_count,
       coalesce(sum(fr_breach), 0) AS fr_breaches, coalesce(sum(res_breach), 0) AS res_breaches,
-      coalesce(sum(in_backlog), 0) AS backlog, count(*) FILTER (WHERE in_range) AS conversations"""
+      coalesce(sum(in_backlog), 0) AS backlog, count(*) FILTER (WHERE in_range) AS conversations,
+      -- Sentiment shift: answered conversations of the range whose both labels are known.
+      count(*) FILTER (WHERE sentiment_before IN {_LABELS} AND sentiment_after IN {_LABELS}) AS shift_conversations,
+      {", ".join(f"count(*) FILTER (WHERE sentiment_{side} = '{label}' AND sentiment_{other} IN {_LABELS}) AS {side}_{label}"
+                 for side, other in (("before", "after"), ("after", "before")) for label in SENTIMENTS)}"""
 
 
 def _fetch(sql: str, params: dict) -> list[dict]:
     with connections[APP_ALIAS].cursor() as cursor:
-        # The correlated look-ups inflate the planner's cost past jit_above_cost, and compiling
-        # took ~1.1 s of a 1.3 s query on 98k conversations (EXPLAIN ANALYZE). SET LOCAL: this
-        # transaction only (the caller's tenant_context).
+        # JIT compiled for ~1.1 s of a 1.3 s query on 98k conversations (EXPLAIN ANALYZE, when
+        # the facts were still looked up per row); the filters' look-ups can still push the
+        # cost past jit_above_cost. SET LOCAL: this transaction only (the caller's tenant_context).
         cursor.execute("SET LOCAL jit = off")
+        # The percentiles sort every group's times (twice per grouping set); 4 MB spilled them
+        # to disk at 90 days on the bench tenant. One statement per request: bounded.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         columns = [c.name for c in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
@@ -171,38 +192,12 @@ def _seconds(value) -> float | None:
     return None if value is None else float(value)
 
 
-def _sentiment_sql() -> str:
-    """Per answered conversation of the range: the label just before and just after the answer."""
-    msg, mention = _t(Message), _t(Mention)
-
-    def pick(op: str, order: str) -> str:
-        return f"""(SELECT mt.sentiment FROM {msg} m JOIN {mention} mt
-                       ON mt.tenant_id = m.tenant_id AND mt.id = m.mention_id
-                     WHERE m.tenant_id = %(tenant)s AND m.conversation_id = timed.id AND m.direction = 'in'
-                       AND m.created_at {op} timed.answered_at
-                     ORDER BY m.created_at {order}, m.id {order} LIMIT 1)"""
-
-    return f""", shift AS (
-      SELECT {pick('<', 'DESC')} AS before, {pick('>', 'ASC')} AS after
-        FROM timed WHERE in_range AND answered_at IS NOT NULL
-    ), shift_both AS (
-      SELECT * FROM shift WHERE before IN ('positive', 'neutral', 'negative')
-                           AND after IN ('positive', 'neutral', 'negative')
-    )"""
-
-
 def _figures(tenant_id: int, *, start, end, tz, filters, now, shift: bool) -> list[dict]:
     """One statement: the figures over all conversations (grouping 'total'), per department and
-    per agent (GROUPING SETS over the one scan), groups with something to show only, and, with
-    ``shift``, the sentiment-shift counts (on every row; read from the total)."""
+    per agent (GROUPING SETS over the one scan), groups with something to show only; the
+    sentiment-shift counts are on every row (read from the total)."""
     cte, params = _base_cte(tenant_id, start, end, tz, filters, now)
-    shift_cte, shift_columns = "", ""
-    if shift:
-        shift_cte = _sentiment_sql()
-        shift_columns = ", (SELECT count(*) FROM shift_both) AS shift_conversations, " + ", ".join(
-            f"(SELECT count(*) FROM shift_both WHERE {side} = '{label}') AS {side}_{label}"
-            for side in ("before", "after") for label in SENTIMENTS)
-    sql = f"""{cte}{shift_cte}, figures AS (
+    sql = f"""{cte}, figures AS (
       SELECT CASE WHEN GROUPING(timed.department_id) = 0 THEN 'department'
                   WHEN GROUPING(timed.assignee_id) = 0 THEN 'agent' ELSE 'total' END AS kind,
              CASE WHEN GROUPING(timed.department_id) = 0 THEN timed.department_id
@@ -212,7 +207,6 @@ def _figures(tenant_id: int, *, start, end, tz, filters, now, shift: bool) -> li
     )
     SELECT f.*, CASE f.kind WHEN 'department' THEN d.name
                                 WHEN 'agent' THEN COALESCE(NULLIF(u.full_name, ''), u.email) END AS name
-           {shift_columns}
       FROM figures f
       LEFT JOIN {_t(Department)} d ON f.kind = 'department' AND d.tenant_id = %(tenant)s AND d.id = f.group_id
       LEFT JOIN {_t(User)} u ON f.kind = 'agent' AND u.id = f.group_id

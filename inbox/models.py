@@ -89,7 +89,12 @@ class Conversation(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], name="conversation_number_unique"),
             models.UniqueConstraint(fields=["tenant", "platform", "thread_key"], name="conversation_thread_unique"),
+            # Care metrics read "open" as these three statuses and "done" as the other two
+            # (analytics/care.py): no sixth value can slip between them.
+            models.CheckConstraint(condition=models.Q(status__in=Status.values), name="conversation_status_known"),
         ]
+        # The care indexes (covering the care_* columns, which are not fields: see
+        # inbox/migrations/0005_care_facts.py) are created there in SQL.
         indexes = [
             # The inbox list: newest activity first, by status (keyset on last_message_at, id).
             models.Index(fields=["tenant", "status", "-last_message_at", "-id"], name="conversation_inbox_idx"),

@@ -223,11 +223,14 @@ def test_filters_narrow_the_conversations(care_world):
 
 
 def test_all_tables_are_one_statement(care_world):
-    """The summary, the departments, the agents and the sentiment shift share one scan of the
-    conversations (GROUPING SETS), not a statement each."""
+    """The summary, the departments, the agents and the sentiment shift share one statement
+    (GROUPING SETS), not a statement each; unfiltered, it reads the conversations alone (the
+    first answer and the sentiment around it are their care columns, no look-up of messages)."""
     with CaptureQueriesContext(connection) as queries:
         _metrics(care_world.a)
-    assert len([q for q in queries.captured_queries if "WITH conv AS" in q["sql"]]) == 1
+    care_sql = [q["sql"] for q in queries.captured_queries if "WITH timed" in q["sql"]]
+    assert len(care_sql) == 1
+    assert "inbox_message" not in care_sql[0] and "listening_mention" not in care_sql[0]
 
 
 def test_the_api_answers_the_contract_json(client, care_world):

@@ -120,6 +120,13 @@ def test_the_bench_measures_every_case_on_a_small_seed():
             "SELECT count(*) FILTER (WHERE a.mentions_seen <> (SELECT count(*) FROM listening_mention m "
             "WHERE m.tenant_id = a.tenant_id AND m.author_id = a.id)), sum(a.mentions_seen) "
             "FROM listening_author a WHERE a.tenant_id = ANY(%s)", [tenant_ids]).fetchone() == (0, 4000)
+        # Its care triggers are off during the load too; the facts are computed once at its end.
+        wrong, answered = conn.execute(
+            "SELECT count(*) FILTER (WHERE c.care_answered_at IS DISTINCT FROM LEAST(c.first_response_at, "
+            "(SELECT min(COALESCE(o.sent_at, o.created_at)) FROM inbox_message o WHERE o.tenant_id = c.tenant_id "
+            "AND o.conversation_id = c.id AND o.direction = 'out' AND o.delivery_status = 'sent'))), "
+            "count(c.care_answered_at) FROM inbox_conversation c WHERE c.tenant_id = ANY(%s)", [tenant_ids]).fetchone()
+        assert wrong == 0 and answered > 0
     rows = pages.measure(tenant_ids[0], repeats=2)
     subject = pages.subject_for(tenant_ids[0])
     names = [case.name for case in pages.cases(subject)]

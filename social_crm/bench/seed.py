@@ -60,6 +60,10 @@ class IdBlocks:
         return value
 
 
+# The statement and row triggers of inbox/migrations/0005_care_facts.py that a COPY fires.
+CARE_TRIGGERS = (("inbox_message", "message_care_insert"), ("inbox_conversation", "conversation_care_insert"))
+
+
 def tenant_volumes(mentions: int, tenants: int) -> list[int]:
     """Unequal shares (1, 1/2, 1/3... of the first), summing exactly to ``mentions``."""
     weights = [1 / (i + 1) for i in range(tenants)]
@@ -111,6 +115,10 @@ def seed(conn, *, tenants: int = 3, mentions: int = 2_000_000, days: int = 365, 
         # The authors are copied after their mentions, with their count (Author.mentions): the
         # trigger that keeps it would find no author yet, and no index to find them by.
         conn.execute("ALTER TABLE listening_mention DISABLE TRIGGER mention_author_count_insert")
+        # The care facts (inbox migration 0005) likewise: its statement triggers would look up
+        # every batch's conversations in tables whose indexes are dropped. Computed once below.
+        for table, trigger in CARE_TRIGGERS:
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
         with indexes_deferred(conn, list(rows.TABLES), report):
             out = Tables(conn, rows.COLUMNS, report)
             for index, (setup, count, (rng, tagger, pools)) in enumerate(zip(setups, counts, prepared, strict=True)):
@@ -118,6 +126,13 @@ def seed(conn, *, tenants: int = 3, mentions: int = 2_000_000, days: int = 365, 
                 _inbox_counter(conn, setup.tenant_id, numbers)
             out.flush_all()
         conn.execute("ALTER TABLE listening_mention ENABLE TRIGGER mention_author_count_insert")
+        for table, trigger in CARE_TRIGGERS:
+            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+        started = time.monotonic()
+        tenant_ids = [s.tenant_id for s in setups]
+        conn.execute("SELECT inbox_care_refresh(array_agg(tenant_id), array_agg(id)) FROM inbox_conversation "
+                     "WHERE tenant_id = ANY(%s)", [tenant_ids])
+        report.say(f"care facts of the conversations computed in {time.monotonic() - started:.1f}s")
         for table in rows.TABLES:
             advance_sequence(conn, table)
     started = time.monotonic()
