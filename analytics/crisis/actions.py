@@ -128,7 +128,7 @@ def query_history_start(tenant_id: int, query_id: int) -> datetime | None:
 
 
 def crisis_scan(tenant_id: int, *, now: datetime | None = None) -> list[CrisisAlert]:
-    """The hourly pass of one tenant: recount the changed hours, judge the recent ones of each
+    """The pass of one tenant (beat: every 10 minutes): recount the changed hours, judge the recent ones of each
     query, raise an alert per unusual hour (notifications after commit). Idempotent: the counts
     are upserts, an alert is unique per (tenant, query, hour) and a rerun raises nothing new.
     Concurrent passes of one tenant queue on the settings row."""

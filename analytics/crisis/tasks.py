@@ -1,4 +1,4 @@
-"""Crisis detection on Celery: beat runs ``fanout_crisis_scans`` hourly (social_crm/celery.py),
+"""Crisis detection on Celery: beat runs ``fanout_crisis_scans`` every 10 minutes (social_crm/celery.py),
 which queues one ``crisis_scan`` per active tenant (the "default" queue)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Run the hourly crisis pass now (what beat does at minute 2), for one tenant or every active one."""
+"""Run the crisis pass now (what beat does every 10 minutes), for one tenant or every active one."""
 
 from __future__ import annotations
 
