@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from listening.models import ListeningQuery, Topic
 from social_crm.tenancy.models import TenantOwned
@@ -111,3 +113,46 @@ class ReportRun(TenantOwned):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "kind", "period_start"], name="report_run_unique")]
+
+
+class ReportDeliveryStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", pgettext_lazy("an e-mail's delivery status", "Sent")
+    FAILED = "failed", _("Failed")
+
+
+REPORT_CLAIMABLE = (ReportDeliveryStatus.QUEUED, ReportDeliveryStatus.SENDING)
+
+
+class ReportDelivery(TenantOwned):
+    """One e-mail of a report to one person, rendered once when the report is built (a retry
+    sends the same e-mail), sent by ``analytics.tasks.deliver_report`` with retries and backoff,
+    and kept as the delivery log of the reports page (status, attempts, last error)."""
+
+    run = models.ForeignKey(ReportRun, null=True, blank=True, on_delete=models.CASCADE, db_constraint=False,
+                            related_name="deliveries")  # None: a preview someone asked for
+    kind = models.CharField(max_length=32, choices=ReportKind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    email = models.EmailField()
+    subject = models.CharField(max_length=300)
+    text_body = models.TextField()
+    html_body = models.TextField()
+    status = models.CharField(_("status"), max_length=10, choices=ReportDeliveryStatus.choices,
+                              default=ReportDeliveryStatus.QUEUED)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "run", "email"], condition=models.Q(run__isnull=False),
+                                               name="report_delivery_unique")]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at", "-id"], name="report_delivery_log_idx"),
+            models.Index(fields=["status", "next_attempt_at"], name="report_delivery_due_idx",
+                         condition=models.Q(status__in=["queued", "sending"])),
+        ]

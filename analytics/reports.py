@@ -4,7 +4,9 @@ digest, per tenant, each e-mail rendered in its recipient's language.
 The figures come from the dashboard's own functions (selectors.py, care.py): nothing is
 recomputed here. ``send_reports`` is idempotent: a ReportRun row is unique per (tenant, kind,
 period), so a redelivered task, or the hourly fan-out firing twice in the sending hour, sends
-nothing the second time. E-mails leave after commit.
+nothing the second time. Each e-mail is a ``ReportDelivery`` (rendered once), sent after commit by
+``tasks.deliver_report`` with retries and backoff; the last failure notifies the tenant's admins,
+and the reports page shows the log with a "Send again".
 """
 
 from __future__ import annotations
@@ -14,18 +16,24 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings as django_settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from social_crm.tenancy.models import Membership, Tenant
+from social_crm.tenancy.access import scoped_get
+from social_crm.tenancy.actions import audit_record
+from social_crm.tenancy.models import Membership, Notification, Tenant
+from social_crm.tenancy.permissions import Role
 from social_crm.tenancy.scope import tenant_context
 
 from . import care, selectors
 from .filters import FilterSerializer, Filters
-from .models import ReportKind, ReportRun, ReportSubscription
+from .models import (REPORT_CLAIMABLE, ReportDelivery, ReportDeliveryStatus, ReportKind, ReportRun,
+                     ReportSubscription)
 
 SEND_HOUR = 7  # tenant-local hour of the scheduled sends
 WEEKLY_DAY = 0  # Monday
@@ -91,8 +99,9 @@ def recipients(tenant_id: int, kind: str) -> list:
 
 
 def send_reports(tenant_id: int, kind: str, *, now: datetime | None = None) -> int:
-    """Send the report of the period that just ended to every subscriber, once: returns the
-    number of e-mails queued (0 when this period was already sent or has no recipient)."""
+    """Build the report of the period that just ended and queue one delivery per subscriber,
+    once: returns the number of deliveries queued (0 when this period was already sent or has no
+    recipient). Each e-mail is rendered now and sent by ``deliver_report`` after commit."""
     ReportKind(kind)
     with tenant_context(tenant_id):
         tenant = Tenant.objects.get(pk=tenant_id)
@@ -106,20 +115,129 @@ def send_reports(tenant_id: int, kind: str, *, now: datetime | None = None) -> i
         data = build(tenant_id, kind, first, last)
         users = [u for u in recipients(tenant_id, kind) if u.email]
         for user in users:
-            _queue_email(tenant, kind, data, user)
+            _queue_delivery(tenant, kind, data, user, run=run)
         run.recipients = len(users)
         run.save(update_fields=["recipients"])
         return len(users)
 
 
-def send_preview(tenant_id: int, kind: str, user, *, now: datetime | None = None) -> None:
-    """The report of the period that just ended, to ``user`` only, now (no ReportRun)."""
+def send_preview(tenant_id: int, kind: str, user, *, now: datetime | None = None) -> ReportDelivery:
+    """The report of the period that just ended, to ``user`` only, now (no ReportRun; the
+    delivery is in the log like the scheduled ones)."""
     ReportKind(kind)
     with tenant_context(tenant_id):
         tenant = Tenant.objects.get(pk=tenant_id)
         local_today = (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(tenant.timezone)).date()
         first, last = report_period(kind, local_today)
-        _queue_email(tenant, kind, build(tenant_id, kind, first, last), user)
+        return _queue_delivery(tenant, kind, build(tenant_id, kind, first, last), user, run=None)
+
+
+# --- Delivery ---------------------------------------------------------------------------------
+#
+# At least once: the attempt is claimed by a conditional UPDATE (a duplicate task finds it taken
+# or sent), the SMTP conversation happens outside any transaction, and the outcome is recorded
+# after. A worker killed between the server's acceptance and the record leaves the claim to run
+# out (LEASE), and the e-mail is sent again: a rare duplicate rather than a silent loss.
+
+MAX_ATTEMPTS = 5
+LEASE = timedelta(minutes=5)
+BACKOFF = timedelta(minutes=1)  # 1, 2, 4, 8 minutes between the attempts
+ERROR_LIMIT = 1000
+
+
+def _queue_delivery(tenant: Tenant, kind: str, data: dict, user, *, run: ReportRun | None) -> ReportDelivery:
+    from .tasks import deliver_report
+
+    with translation.override(user.language or tenant.default_language):
+        subject, text, html = render_email(tenant, kind, data, user)
+    delivery = ReportDelivery.objects.create(tenant_id=tenant.pk, run=run, kind=kind, user=user, email=user.email,
+                                             subject=subject[:300], text_body=text, html_body=html)
+    transaction.on_commit(lambda: deliver_report.delay(tenant.pk, delivery.pk))
+    return delivery
+
+
+def claim_delivery(tenant_id: int, delivery_id: int, *, now: datetime | None = None) -> ReportDelivery | None:
+    """Take the delivery's next attempt if it is due, or None (sent, failed, not due, taken)."""
+    now = now or timezone.now()
+    with tenant_context(tenant_id):
+        taken = (ReportDelivery.objects.filter(tenant_id=tenant_id, pk=delivery_id, status__in=REPORT_CLAIMABLE,
+                                               next_attempt_at__lte=now)
+                 .update(status=ReportDeliveryStatus.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + LEASE))
+        return ReportDelivery.objects.get(tenant_id=tenant_id, pk=delivery_id) if taken else None
+
+
+def send_delivery(delivery: ReportDelivery) -> str:
+    """The SMTP conversation (or whatever EMAIL_BACKEND is): "" when accepted, else the error."""
+    message = EmailMultiAlternatives(delivery.subject, delivery.text_body, None, [delivery.email])
+    message.attach_alternative(delivery.html_body, "text/html")
+    try:
+        message.send(fail_silently=False)
+    except Exception as exc:  # noqa: BLE001 - every backend error is the delivery's outcome, recorded below
+        return f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT] or type(exc).__name__
+    return ""
+
+
+def record_delivery(tenant_id: int, delivery: ReportDelivery, error: str, *,
+                    now: datetime | None = None) -> tuple[str, float | None]:
+    """Store the attempt's outcome: (status, seconds until the next attempt or None). The last
+    failed attempt notifies the tenant's admins in the app."""
+    now = now or timezone.now()
+    with tenant_context(tenant_id), transaction.atomic():
+        row = ReportDelivery.objects.select_for_update().get(tenant_id=tenant_id, pk=delivery.pk)
+        if row.status != ReportDeliveryStatus.SENDING or row.attempts != delivery.attempts:
+            return row.status, None  # our lease ran out and another attempt took over
+        row.last_error = error
+        delay = None
+        if not error:
+            row.status, row.sent_at = ReportDeliveryStatus.SENT, now
+        elif row.attempts < MAX_ATTEMPTS:
+            wait = BACKOFF * 2 ** (row.attempts - 1)
+            row.status, row.next_attempt_at, delay = ReportDeliveryStatus.QUEUED, now + wait, wait.total_seconds()
+        else:
+            row.status = ReportDeliveryStatus.FAILED
+            _notify_failed(tenant_id, row)
+        row.save(update_fields=["status", "sent_at", "next_attempt_at", "last_error"])
+        return row.status, delay
+
+
+def _notify_failed(tenant_id: int, delivery: ReportDelivery) -> None:
+    tenant = Tenant.objects.get(pk=tenant_id)
+    url = reverse("analytics-reports", kwargs={"tenant_slug": tenant.slug})
+    admins = Membership.objects.filter(tenant_id=tenant_id, role=Role.ADMIN, user__is_active=True).select_related("user")
+    for membership in admins:
+        with translation.override(membership.user.language or tenant.default_language):
+            Notification.objects.create(
+                tenant_id=tenant_id, user=membership.user, kind="report_delivery_failed",
+                title=_("A report e-mail could not be sent")[:200],
+                body=_("%(report)s to %(email)s failed %(attempts)s times: %(error)s") % {
+                    "report": ReportKind(delivery.kind).label, "email": delivery.email,
+                    "attempts": delivery.attempts, "error": delivery.last_error},
+                url=url)
+
+
+def delivery_retry(tenant_id: int, *, actor, delivery_id: int) -> ReportDelivery:
+    """An admin sends a failed delivery again (the same e-mail, a fresh set of attempts)."""
+    from .tasks import deliver_report
+
+    with tenant_context(tenant_id), transaction.atomic():
+        row = scoped_get(ReportDelivery.objects.select_for_update(), tenant_id, delivery_id)
+        if row.status != ReportDeliveryStatus.FAILED:
+            raise ValidationError({"delivery": _("Only a failed delivery can be sent again.")})
+        row.status, row.attempts, row.next_attempt_at = ReportDeliveryStatus.QUEUED, 0, timezone.now()
+        row.save(update_fields=["status", "attempts", "next_attempt_at"])
+        audit_record(tenant_id, actor=actor, action="report.delivery_retried", target=row,
+                     data={"kind": row.kind, "email": row.email})
+        transaction.on_commit(lambda: deliver_report.delay(tenant_id, row.pk))
+    return row
+
+
+def recent_deliveries(tenant_id: int, *, user_id: int | None = None, limit: int = 50) -> list[ReportDelivery]:
+    """The newest deliveries of the tenant (of ``user_id`` only, when given)."""
+    with tenant_context(tenant_id):
+        rows = ReportDelivery.objects.filter(tenant_id=tenant_id)
+        if user_id is not None:
+            rows = rows.filter(user_id=user_id)
+        return list(rows.order_by("-created_at", "-id")[:limit])
 
 
 def subscription_set(tenant_id: int, *, user, kind: str, active: bool) -> ReportSubscription:
@@ -212,9 +330,3 @@ def render_email(tenant: Tenant, kind: str, data: dict, user) -> tuple[str, str,
             render_to_string(f"analytics/email/{name}.html", context))
 
 
-def _queue_email(tenant: Tenant, kind: str, data: dict, user) -> None:
-    with translation.override(user.language or tenant.default_language):
-        subject, text, html = render_email(tenant, kind, data, user)
-    message = EmailMultiAlternatives(subject, text, None, [user.email])
-    message.attach_alternative(html, "text/html")
-    transaction.on_commit(lambda m=message: m.send(fail_silently=True))

@@ -10,6 +10,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -125,15 +126,30 @@ class ReportsView(TenantView):
                 s.user for s in ReportSubscription.objects.filter(tenant_id=tid, kind=kind["value"], is_active=True,
                                                                   user_id__in=members)
                 .select_related("user").order_by("user__email")]} for kind in kinds]
-        return self.render(kinds=kinds, subscribers=subscribers)
+        from . import reports
+
+        # The delivery log: admins see every e-mail of the tenant, others their own.
+        manager = self.can(Action.REPORTS_MANAGE)
+        deliveries = reports.recent_deliveries(tid, user_id=None if manager else request.user.pk)
+        return self.render(kinds=kinds, subscribers=subscribers, deliveries=deliveries, can_retry=manager)
 
     def post(self, request):
         from . import reports
         from .models import ReportKind
 
+        if request.POST.get("op") == "retry":
+            if not self.can(Action.REPORTS_MANAGE):
+                raise PermissionDenied
+            try:
+                reports.delivery_retry(self.tenant.pk, actor=request.user, delivery_id=request.POST.get("delivery"))
+            except ValidationError as exc:
+                messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+            else:
+                messages.success(request, _("The e-mail is queued again."))
+            return redirect("analytics-reports", tenant_slug=self.tenant.slug)
         kind = request.POST.get("kind", "")
         if kind not in ReportKind.values:
-            return self.render(status=400, kinds=[], subscribers=None, error=_("Unknown report."))
+            return self.render(status=400, kinds=[], subscribers=None, deliveries=[], error=_("Unknown report."))
         op = request.POST.get("op", "subscribe")
         if op == "preview":
             if not request.user.email:

@@ -53,6 +53,8 @@ app.conf.beat_schedule = {
     # Scheduled e-mail reports: hourly, each tenant is sent at 7:00 its local time (weekly: Mondays).
     "weekly-reputation-reports": {"task": "analytics.tasks.fanout_reports", "schedule": crontab(minute=5),
                                   "args": ("weekly_reputation",)},
+    # Report e-mails that are due but whose task was lost (Redis restart, worker killed).
+    "report-deliveries": {"task": "analytics.tasks.fanout_report_deliveries", "schedule": 60.0},
     "daily-care-reports": {"task": "analytics.tasks.fanout_reports", "schedule": crontab(minute=5),
                            "args": ("daily_care",)},
 }

@@ -618,7 +618,27 @@ ANALYTICS_ROUTES = [Route("analytics-dashboard", "get", Action.ANALYTICS_VIEW)] 
     Route("analytics-reports", "get", Action.ANALYTICS_VIEW),
     Route("analytics-reports", "post", Action.ANALYTICS_VIEW, body=lambda w: {"kind": "weekly_reputation",
                                                                            "op": "subscribe"}),
+    # The delivery log of the report e-mails: every member their own, admins all and the retry.
+    Route("api-report-deliveries-list", "get", Action.ANALYTICS_VIEW, api=True),
+    Route("api-report-deliveries-detail", "get", Action.ANALYTICS_VIEW, "pk", lambda tw: _report_delivery(tw, "sent"),
+          api=True),
+    Route("api-report-deliveries-retry", "post", Action.REPORTS_MANAGE, "pk",
+          lambda tw: _report_delivery(tw, "failed"), api=True),
 ]
+
+
+def _report_delivery(tw, status):
+    """A report e-mail to the tenant's admin in ``status`` (made on first use)."""
+    from analytics.models import ReportDelivery
+    from social_crm.tenancy.scope import tenant_context
+
+    admin = tw.members[Role.ADMIN].user
+    with tenant_context(tw.tenant.pk):
+        row, _created = ReportDelivery.objects.get_or_create(
+            tenant_id=tw.tenant.pk, run=None, kind="daily_care", email=admin.email, status=status,
+            defaults={"user": admin, "subject": "Daily care digest", "text_body": "…", "html_body": "<p>…</p>",
+                      "attempts": 5 if status == "failed" else 1, "last_error": "SMTPServerDisconnected"})
+        return row
 
 # --- Inbox: replies, approvals, canned answers (pages and API) ----------------------------------
 def _reply(status):

@@ -18,7 +18,7 @@ from reportlab import rl_config
 
 from analytics import reports, selectors
 from analytics import care
-from analytics.models import ReportRun, ReportSubscription
+from analytics.models import ReportDelivery, ReportRun, ReportSubscription
 from analytics.tasks import is_due
 from listening.ingest import ingest_page
 from listening.connectors.base import Page
@@ -91,6 +91,19 @@ def _by_recipient():
     return {m.to[0]: m for m in mail.outbox}
 
 
+def _deliver(*tenant_ids) -> list[str]:
+    """What a worker does with the queued deliveries: run deliver_report for each (in process)."""
+    from analytics.tasks import deliver_report
+
+    statuses = []
+    for tid in tenant_ids:
+        with tenant_context(tid):
+            ids = list(ReportDelivery.objects.filter(tenant_id=tid, status="queued").order_by("id")
+                       .values_list("pk", flat=True))
+        statuses += [deliver_report.apply(args=(tid, pk)).get() for pk in ids]
+    return statuses
+
+
 def test_weekly_figures_are_the_selectors_figures(data):
     tid = data.a.tenant.pk
     built = reports.build_weekly_reputation(tid, WEEK_END)
@@ -111,6 +124,8 @@ def test_each_recipient_gets_the_report_in_their_language_once(data, django_capt
     tid = data.a.tenant.pk
     with django_capture_on_commit_callbacks(execute=True):
         assert reports.send_reports(tid, "weekly_reputation", now=MONDAY_MORNING) == 2
+    assert mail.outbox == [], "sent by the delivery task, not in the report's transaction"
+    assert _deliver(tid) == ["sent", "sent"]
     sent = _by_recipient()
     assert set(sent) == {"admin@example.com", "cm@example.com"}
     fr, en = sent["admin@example.com"], sent["cm@example.com"]
@@ -131,12 +146,14 @@ def test_each_recipient_gets_the_report_in_their_language_once(data, django_capt
     # A redelivered task (or the next hourly fan-out) sends nothing more.
     with django_capture_on_commit_callbacks(execute=True):
         assert reports.send_reports(tid, "weekly_reputation", now=MONDAY_MORNING) == 0
+    assert _deliver(tid) == []
     assert len(mail.outbox) == 2
 
 
 def test_other_tenant_gets_its_own_figures(data, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         assert reports.send_reports(data.b.tenant.pk, "weekly_reputation", now=MONDAY_MORNING) == 1
+    assert _deliver(data.a.tenant.pk) == [] and _deliver(data.b.tenant.pk) == ["sent"]
     (message,) = mail.outbox
     assert message.to == ["admin-b@example.com"]
     assert "Globex" in message.subject and "Globex secret topic" in message.body
@@ -160,6 +177,7 @@ def test_daily_care_digest_matches_the_care_metrics(world, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         assert reports.send_reports(tid, "daily_care", now=datetime(2026, 11, 3, 6, 5, tzinfo=UTC)) == 1
         assert reports.send_reports(tid, "daily_care", now=datetime(2026, 11, 3, 6, 55, tzinfo=UTC)) == 0
+    assert _deliver(tid) == ["sent"]
     (message,) = mail.outbox
     assert message.to == ["head@example.com"] and message.subject == "Digest quotidien du service client : Acme"
     assert f"En attente: {summary['backlog']}" in message.body
@@ -186,6 +204,7 @@ def test_subscriptions_page_per_role(client, world, django_capture_on_commit_cal
     assert sub.user.email == "marketer@example.com" and sub.is_active
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post("/t/acme/analytics/reports/", {"kind": "weekly_reputation", "op": "preview"}).status_code == 302
+    assert _deliver(tid) == ["sent"]
     assert [m.to for m in mail.outbox] == [["marketer@example.com"]]
     assert client.post("/t/acme/analytics/reports/", {"kind": "nope"}).status_code == 400
     client.logout()
@@ -227,8 +246,134 @@ def test_the_celery_task_sends_once_and_skips_a_deactivated_tenant(data, django_
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.send_reports.apply(args=(a, "weekly_reputation")).get() == 2  # the week before today
         assert tasks.send_reports.apply(args=(a, "weekly_reputation")).get() == 0  # redelivered
+    assert _deliver(a) == ["sent", "sent"]
     assert sorted(m.to[0] for m in mail.outbox) == ["admin@example.com", "cm@example.com"]
     Tenant.objects.filter(pk=b).update(is_active=False)
     assert tasks.send_reports.apply(args=(b, "weekly_reputation")).get() is None
     with tenant_context(b):
         assert not ReportRun.objects.filter(tenant_id=b).exists()
+
+
+def _closed_port() -> int:
+    """A local TCP port nobody listens on: a real SMTP connection to it is refused."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_refused_email_is_retried_with_backoff_then_failed_and_the_admins_told(
+        client, data, settings, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics.tasks import deliver_report, fanout_report_deliveries
+    from social_crm.tenancy.models import Notification
+
+    a, b = data.a.tenant.pk, data.b.tenant.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reports.send_reports(a, "weekly_reputation", now=MONDAY_MORNING) == 2
+    with tenant_context(a):
+        first = ReportDelivery.objects.filter(tenant_id=a, run__isnull=False, email="cm@example.com").get()
+    # The real SMTP backend, towards a port that refuses the connection.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _closed_port(), 2
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    before = timezone.now()
+    assert deliver_report.apply(args=(a, first.pk)).get() == "queued"
+    with tenant_context(a):
+        first.refresh_from_db()
+    assert (first.status, first.attempts) == ("queued", 1) and "ConnectionRefusedError" in first.last_error
+    assert before + timedelta(seconds=59) < first.next_attempt_at < timezone.now() + timedelta(seconds=61)
+    assert deliver_report.apply(args=(a, first.pk)).get() == "not due", "the backoff is kept"
+    waits = []
+    for _attempt in range(2, reports.MAX_ATTEMPTS + 1):
+        with tenant_context(a):
+            due = ReportDelivery.objects.get(tenant_id=a, pk=first.pk).next_attempt_at
+            waits.append(round((due - timezone.now()).total_seconds() / 60))
+            ReportDelivery.objects.filter(tenant_id=a, pk=first.pk).update(next_attempt_at=timezone.now())
+        status = deliver_report.apply(args=(a, first.pk)).get()
+    assert waits == [1, 2, 4, 8] and status == "failed"
+    assert mail.outbox == []
+    with tenant_context(a):
+        told = list(Notification.objects.filter(tenant_id=a, kind="report_delivery_failed").values_list("user__email", flat=True))
+    with tenant_context(b):
+        assert not Notification.objects.filter(tenant_id=b, kind="report_delivery_failed").exists()
+    assert told == ["admin@example.com"], "the tenant's admins, once"
+
+    # The log: the admin sees both deliveries and the error; the failed one can be sent again.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    login(client, "cm@example.com")  # not an admin: sees their own e-mail only, cannot retry
+    page = client.get("/t/acme/analytics/reports/")
+    assert b"ConnectionRefusedError" in page.content and b"admin@example.com" not in page.content.split(b"report-deliveries")[1].split(b"</section>")[0]
+    assert client.post("/t/acme/analytics/reports/", {"op": "retry", "delivery": first.pk}).status_code == 403
+    client.logout()
+    login(client, "admin@example.com")
+    page = client.get("/t/acme/analytics/reports/")
+    row = page.content.split(f'data-testid="delivery-{first.pk}"'.encode())[1].split(b"</tr>")[0]
+    assert b"ConnectionRefusedError" in row and b'name="op" value="retry"' in row
+    # The same admin is only a marketer in B, and A's delivery is not B's.
+    assert client.post("/t/globex/analytics/reports/", {"op": "retry", "delivery": first.pk}).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/t/acme/analytics/reports/", {"op": "retry", "delivery": first.pk}).status_code == 302
+    with tenant_context(a):
+        first.refresh_from_db()
+    assert (first.status, first.attempts) == ("queued", 0)
+    assert _deliver(a) == ["sent", "sent"]  # the retried one and the other, never attempted so far
+    assert sorted(m.to[0] for m in mail.outbox) == ["admin@example.com", "cm@example.com"]
+    with tenant_context(a):
+        first.refresh_from_db()
+    assert first.status == "sent" and first.sent_at is not None
+
+    # The beat sweeper re-queues what is due and was not picked up (a lost task), nothing else.
+    with tenant_context(a):
+        ReportDelivery.objects.filter(tenant_id=a, pk=first.pk).update(status="queued",
+                                                                       next_attempt_at=timezone.now() - timedelta(minutes=5))
+    assert fanout_report_deliveries.apply().get() == 1
+
+
+def test_a_retry_of_a_delivery_that_did_not_fail_is_refused(data, django_capture_on_commit_callbacks):
+    from django.core.exceptions import ValidationError
+    from django.http import Http404
+
+    a, b = data.a.tenant.pk, data.b.tenant.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        reports.send_reports(a, "weekly_reputation", now=MONDAY_MORNING)
+    _deliver(a)
+    with tenant_context(a):
+        sent = ReportDelivery.objects.filter(tenant_id=a, status="sent", run__period_end=WEEK_END).first()
+    with pytest.raises(ValidationError):
+        reports.delivery_retry(a, actor=None, delivery_id=sent.pk)
+    with pytest.raises(Http404):  # another tenant's id is not found, whatever its state
+        reports.delivery_retry(b, actor=None, delivery_id=sent.pk)
+
+
+def test_the_delivery_log_api_lists_each_member_their_own_and_admins_all(client, data,
+                                                                        django_capture_on_commit_callbacks):
+    a = data.a.tenant.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        reports.send_reports(a, "weekly_reputation", now=MONDAY_MORNING)
+    with tenant_context(a):
+        ReportDelivery.objects.filter(tenant_id=a, email="cm@example.com").update(
+            status="failed", attempts=5, last_error="SMTPRecipientsRefused: 550")
+    login(client, "admin@example.com")
+    rows = client.get("/api/v1/t/acme/report-deliveries").json()["results"]
+    assert sorted((r["email"], r["status"], r["preview"], r["period_end"]) for r in rows) == [
+        ("admin@example.com", "queued", False, "2026-10-05"), ("cm@example.com", "failed", False, "2026-10-05")]
+    failed = client.get("/api/v1/t/acme/report-deliveries?status=failed").json()["results"]
+    assert [r["last_error"] for r in failed] == ["SMTPRecipientsRefused: 550"]
+    bad = client.get("/api/v1/t/acme/report-deliveries?status=lost")
+    assert bad.status_code == 400 and "status" in bad.json()
+    assert client.get("/api/v1/t/globex/report-deliveries").json()["results"] == [], "B's log has none of A's"
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = client.post(f"/api/v1/t/acme/report-deliveries/{failed[0]['id']}/retry")
+    assert retried.status_code == 200 and (retried.json()["status"], retried.json()["attempts"]) == ("queued", 0)
+    again = client.post(f"/api/v1/t/acme/report-deliveries/{failed[0]['id']}/retry")
+    assert again.status_code == 400, "only a failed delivery is sent again"
+    client.logout()
+    login(client, "cm@example.com")
+    mine = client.get("/api/v1/t/acme/report-deliveries").json()["results"]
+    assert [r["email"] for r in mine] == ["cm@example.com"]
+    assert client.post(f"/api/v1/t/acme/report-deliveries/{mine[0]['id']}/retry").status_code == 403

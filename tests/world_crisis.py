@@ -29,5 +29,17 @@ def add_crisis(tw) -> None:
         from analytics.models import ReportRun, ReportSubscription
 
         ReportSubscription.objects.create(tenant_id=tid, user=tw.members[Role.ADMIN].user, kind="weekly_reputation")
-        ReportRun.objects.create(tenant_id=tid, kind="weekly_reputation", period_start=date(2026, 11, 23),
-                                 period_end=date(2026, 11, 29), recipients=1)
+        run = ReportRun.objects.create(tenant_id=tid, kind="weekly_reputation", period_start=date(2026, 11, 23),
+                                       period_end=date(2026, 11, 29), recipients=1)
+        from analytics.models import ReportDelivery
+
+        admin = tw.members[Role.ADMIN].user
+        ReportDelivery.objects.create(tenant_id=tid, run=run, kind="weekly_reputation", user=admin, email=admin.email,
+                                      subject="Weekly e-reputation report", text_body="…", html_body="<p>…</p>",
+                                      status="sent", attempts=1, sent_at=run_sent_at())
+
+
+def run_sent_at():
+    from datetime import UTC, datetime
+
+    return datetime(2026, 11, 30, 6, 0, tzinfo=UTC)

@@ -45,6 +45,7 @@ class Action(StrEnum):
     CRISIS_ACT = "crisis.act"
     CRISIS_CONFIGURE = "crisis.configure"
     ANALYTICS_VIEW = "analytics.view"
+    REPORTS_MANAGE = "reports.manage"
     INBOX_REPLY = "inbox.reply"
     INBOX_REPLY_PUBLISH = "inbox.reply_publish"
     INBOX_REPLY_APPROVE = "inbox.reply_approve"
@@ -81,6 +82,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CRISIS_VIEW: _ALL,
     Action.CRISIS_ACT: frozenset({Role.ADMIN, Role.COMMUNITY_MANAGER, Role.DEPARTMENT_HEAD}),
     Action.CRISIS_CONFIGURE: frozenset({Role.ADMIN}),
+    Action.REPORTS_MANAGE: frozenset({Role.ADMIN}),
     Action.ANALYTICS_VIEW: _ALL,
     Action.INBOX_REPLY: _ALL,
     # Community managers publish directly unless the tenant asks for approval of their replies
@@ -116,6 +118,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CRISIS_ACT: "Acknowledge and close crisis alerts",
     Action.CRISIS_CONFIGURE: "Configure crisis detection: sensitivity, recipients, channels",
     Action.ANALYTICS_VIEW: "See the analytics dashboards and their API (volume, sentiment, share of voice, reach)",
+    Action.REPORTS_MANAGE: "Read every member's report e-mails (delivery log) and send failed ones again",
     Action.INBOX_REPLY: "Write replies to conversations (sent for approval when one may not publish)",
     Action.INBOX_REPLY_PUBLISH: "Publish replies on the platform without approval, retry failed ones",
     Action.INBOX_REPLY_APPROVE: "Approve or reject replies waiting for approval",

@@ -32,6 +32,25 @@ def tenant_task(*task_args, **task_kwargs):
     return decorate
 
 
+def requeue_overdue(model, claimable, task, *, reason: str, batch: int = 1000, grace_seconds: int = 60) -> int:
+    """Beat sweepers' shared body: queue ``task(tenant_id, pk)`` again for the rows of ``model``
+    in a ``claimable`` status whose ``next_attempt_at`` passed ``grace_seconds`` ago (their task
+    was lost: a Redis restart, a worker killed whose lease ran out), oldest first, at most
+    ``batch`` (the next run takes the rest). The claim of each task lets one copy through, so
+    a duplicate is harmless. Reads ids across tenants (the named path); each task runs scoped."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    overdue = timezone.now() - timedelta(seconds=grace_seconds)
+    with dangerously_cross_tenant(reason):
+        rows = list(model.objects.filter(status__in=claimable, next_attempt_at__lte=overdue, tenant__is_active=True)
+                    .order_by("next_attempt_at").values_list("tenant_id", "pk")[:batch])
+    for tenant_id, pk in rows:
+        task.delay(tenant_id, pk)
+    return len(rows)
+
+
 @tenant_task(name="social_crm.tenancy.tasks.expire_invitations")
 def expire_invitations(tenant_id: int) -> list[int]:
     """Revoke the tenant's invitations past their date. Idempotent (a rerun finds none)."""

@@ -7,7 +7,6 @@ import logging
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
-from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -46,17 +45,9 @@ def fanout_webhook_deliveries() -> int:
     """Beat (every minute): re-queue deliveries that are due but whose task seems lost (a Redis
     restart, a worker killed mid-attempt whose lease ran out). Copies are harmless: the claim
     lets one through. Reads ids across tenants (one named path); each delivery runs scoped."""
-    from datetime import timedelta
-
-    from social_crm.tenancy.scope import dangerously_cross_tenant
+    from social_crm.tenancy.tasks import requeue_overdue
 
     from .models import CLAIMABLE, WebhookDelivery
 
-    overdue = timezone.now() - timedelta(seconds=60)
-    with dangerously_cross_tenant("beat: webhook deliveries due but not picked up"):
-        rows = list(WebhookDelivery.objects.filter(status__in=CLAIMABLE, next_attempt_at__lte=overdue,
-                                                   tenant__is_active=True)
-                    .order_by("next_attempt_at").values_list("tenant_id", "pk")[:SWEEP_BATCH])
-    for tenant_id, delivery_id in rows:
-        deliver_webhook.delay(tenant_id, delivery_id)
-    return len(rows)
+    return requeue_overdue(WebhookDelivery, CLAIMABLE, deliver_webhook, batch=SWEEP_BATCH,
+                           reason="beat: webhook deliveries due but not picked up")
