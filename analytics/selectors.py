@@ -305,8 +305,10 @@ def top_authors(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
     counts taken batch by batch, until no later author's bound can reach the ``limit``-th count
     (Fagin's threshold algorithm); the by-reach list walks authors by followers until
     ``limit`` of them have a mention in the range. ``source="raw"`` (or a walk longer than
-    ``PROBE_BUDGET`` authors) is one GROUP BY over the range's mentions."""
-    params = _params(tenant_id, f)
+    ``PROBE_BUDGET`` authors) is one GROUP BY over the range's mentions. The tenant's own
+    accounts (connected accounts marked as its own) never rank: the brand is not its own
+    influencer."""
+    params = {**_params(tenant_id, f), "own": _own_author_ids(tenant_id)}
     ranked = None if source == "raw" else _walked(params, f)
     used = "author-walk"
     if ranked is None:
@@ -327,12 +329,22 @@ def top_authors(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
     return {"source": used, **out}
 
 
+def _own_author_ids(tenant_id: int) -> list[int]:
+    """The authors that are the tenant's own connected accounts (same platform and account id)."""
+    return [r["id"] for r in _rows("""
+        SELECT a.id FROM listening_connectedaccount ca
+        JOIN listening_author a ON a.tenant_id = ca.tenant_id AND a.platform = ca.platform
+                               AND a.platform_user_id = ca.external_id
+        WHERE ca.tenant_id = %(t)s AND ca.is_own AND ca.external_id <> ''""", {"t": tenant_id})]
+
+
 def _grouped(params: dict, f: Filters) -> dict[str, list[int]]:
     """Both rankings' author ids from one GROUP BY over the range's mentions."""
     rows = _rows(f"""
         WITH per_author AS (
             SELECT m.author_id, count(*) AS mentions
-            FROM listening_mention m WHERE {_raw_where(f)} AND m.author_id IS NOT NULL GROUP BY 1),
+            FROM listening_mention m WHERE {_raw_where(f)} AND m.author_id IS NOT NULL
+              AND m.author_id <> ALL(%(own)s::bigint[]) GROUP BY 1),
         by_volume AS (SELECT 'by_volume' AS ranking, p.author_id FROM per_author p
                       ORDER BY p.mentions DESC, p.author_id LIMIT %(limit)s),
         by_reach AS (SELECT 'by_reach' AS ranking, p.author_id FROM per_author p
@@ -367,7 +379,7 @@ def _walked(params: dict, f: Filters) -> dict[str, list[int]] | None:
         sql = f"""
             SELECT a.id, a.mentions_seen, s.n, s.scanned
             FROM (SELECT a.id, a.mentions_seen, a.followers FROM listening_author a
-                  WHERE a.tenant_id = %(t)s AND a.mentions_seen > 0 {platform}
+                  WHERE a.tenant_id = %(t)s AND a.mentions_seen > 0 AND a.id <> ALL(%(own)s::bigint[]) {platform}
                   ORDER BY {order} LIMIT %(batch)s OFFSET %(offset)s) AS a
             CROSS JOIN LATERAL (SELECT {matched} AS n, count(*) AS scanned FROM listening_mention m
                                 WHERE {RANGE_SQL} AND m.author_id = a.id) AS s

@@ -207,3 +207,33 @@ def test_the_walk_stops_once_no_later_author_can_rank(crowd):
     # One first batch per ranking (40 of the 120 authors), then the winners' figures.
     assert source == "author-walk" and len(walks) == 2 and all("OFFSET 0" in q for q in walks)
     assert by_volume == _expected(facts, followers, f, None)[0]
+
+
+def test_the_tenants_own_accounts_never_rank(crowd):
+    """The busiest author of the crowd is made the brand's own X account: it leaves both
+    rankings (walk and GROUP BY) and the next authors move up; a connected account that is not
+    the tenant's own (a watched one) changes nothing, nor does tenant B's own account."""
+    from listening.models import ConnectedAccount
+
+    world, facts, followers = crowd
+    tid, b = world.a.tenant.pk, world.b.tenant.pk
+    f = _filters(FIRST, DAYS, limit=10)
+    _source, by_volume, _by_reach = _answer(tid, f)
+    top = by_volume[0][0]
+    with tenant_context(tid):
+        author = Author.objects.get(tenant_id=tid, pk=top)
+        ConnectedAccount.objects.create(tenant_id=tid, platform=author.platform, name="Watched",
+                                        external_id=author.platform_user_id, is_own=False)
+    with tenant_context(b):
+        ConnectedAccount.objects.create(tenant_id=b, platform=author.platform, name="Globex",
+                                        external_id=author.platform_user_id, is_own=True)
+    assert _answer(tid, f)[1][0][0] == top
+    with tenant_context(tid):
+        ConnectedAccount.objects.create(tenant_id=tid, platform=author.platform, name="Acme care",
+                                        external_id=author.platform_user_id, is_own=True)
+    others = [fact for fact in facts if fact[0] != top]
+    for source in ("auto", "raw"):
+        got_source, by_volume, by_reach = _answer(tid, f, source=source)
+        assert got_source == ("author-walk" if source == "auto" else "raw")
+        assert top not in {i for i, *_ in by_volume + by_reach}
+        assert (by_volume, by_reach) == _expected(others, followers, f, None)
