@@ -14,6 +14,7 @@ half-hour zone's days are off by those 30 minutes.
 from __future__ import annotations
 
 import zoneinfo
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 from django.db import connection
@@ -338,12 +339,28 @@ def _own_author_ids(tenant_id: int) -> list[int]:
         WHERE ca.tenant_id = %(t)s AND ca.is_own AND ca.external_id <> ''""", {"t": tenant_id})]
 
 
+def _department_mentions_sql(f: Filters) -> str:
+    """FROM/WHERE of the range's mentions under a department filter, read from the department's
+    side: its conversations active in the range (a conversation holding an inbound mention of
+    the range was opened before the range ends and last active after it starts), their inbound
+    messages, then those mentions (an inbound mention is in one conversation at most: each is
+    counted once). The same rows as ``_raw_where(f)``'s EXISTS, without testing every mention of
+    the range (2.5 s at 90 days on the bench tenant)."""
+    rest = " AND ".join([RANGE_SQL, *_raw_filters(replace(f, department=None))])
+    return f"""inbox_conversation c
+            JOIN inbox_message msg ON msg.tenant_id = c.tenant_id AND msg.conversation_id = c.id AND msg.direction = 'in'
+            JOIN listening_mention m ON m.tenant_id = msg.tenant_id AND m.id = msg.mention_id
+            WHERE c.tenant_id = %(t)s AND c.department_id = %(department)s
+              AND c.last_message_at >= %(lo)s AND c.first_message_at < %(hi)s AND {rest}"""
+
+
 def _grouped(params: dict, f: Filters) -> dict[str, list[int]]:
     """Both rankings' author ids from one GROUP BY over the range's mentions."""
+    source = _department_mentions_sql(f) if f.department else f"listening_mention m WHERE {_raw_where(f)}"
     rows = _rows(f"""
         WITH per_author AS (
             SELECT m.author_id, count(*) AS mentions
-            FROM listening_mention m WHERE {_raw_where(f)} AND m.author_id IS NOT NULL
+            FROM {source} AND m.author_id IS NOT NULL
               AND m.author_id <> ALL(%(own)s::bigint[]) GROUP BY 1),
         by_volume AS (SELECT 'by_volume' AS ranking, p.author_id FROM per_author p
                       ORDER BY p.mentions DESC, p.author_id LIMIT %(limit)s),
@@ -366,13 +383,15 @@ _WALKS = {  # ranking -> the order of the walk (an index of listening_author eac
 def _walked(params: dict, f: Filters) -> dict[str, list[int]] | None:
     """Both rankings by walking the authors (top_authors); None when the GROUP BY is cheaper:
     past ``PROBE_BUDGET`` authors, past ``SCAN_BUDGET`` range mentions read under a filter the
-    index does not carry, or under a department (a join per mention read)."""
+    index does not carry (a query, a topic), or under a department (a join per mention read)."""
     if f.department:
         return None
     limit, filters = params["limit"], _raw_filters(f)
     platform = "AND a.platform = %(platform)s" if f.platform else ""
-    # Without other filters the count is an index-only scan; with them each range row is read.
+    # mention_author_created_idx carries the platform and the languages: without a query or a
+    # topic filter the count is an index-only scan; with one, each range row is read (budgeted).
     matched = f"count(*) FILTER (WHERE {' AND '.join(filters)})" if filters else "count(*)"
+    reads_rows = bool(f.queries or f.topic)
     scanned = 0
     out = {}
     for ranking, order in _WALKS.items():
@@ -387,7 +406,7 @@ def _walked(params: dict, f: Filters) -> dict[str, list[int]] | None:
         best: list[tuple[int, int]] = []  # (-count, id), the ranking so far
         offset, batch, done = 0, _FIRST_BATCH, False
         while not done:
-            if offset >= PROBE_BUDGET or (filters and scanned > SCAN_BUDGET):
+            if offset >= PROBE_BUDGET or (reads_rows and scanned > SCAN_BUDGET):
                 return None
             batch = min(batch, PROBE_BUDGET - offset)
             rows = _rows(sql, {**params, "batch": batch, "offset": offset})

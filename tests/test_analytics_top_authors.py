@@ -163,26 +163,91 @@ def test_a_walk_past_its_budget_answers_from_the_group_by(crowd, monkeypatch):
 
 
 def test_a_filtered_walk_that_reads_too_many_rows_answers_from_the_group_by(crowd, monkeypatch):
-    """Under a filter the index does not carry, every range mention of a walked author is read:
-    past SCAN_BUDGET of them the GROUP BY answers; unfiltered, the count is index-only and the
-    budget does not apply."""
+    """Under a filter the index does not carry (a query, a topic), every range mention of a
+    walked author is read: past SCAN_BUDGET of them the GROUP BY answers. Unfiltered, or under
+    the platform and language the index carries, the count is index-only and the budget does
+    not apply."""
     world, facts, followers = crowd
     tid = world.a.tenant.pk
     monkeypatch.setattr(selectors, "SCAN_BUDGET", 50)
-    f = _filters(FIRST, DAYS, language="en", limit=10)
+    query_id = world.a.query.pk
+    f = _filters(FIRST, DAYS, queries=(query_id,), limit=10)
     source, by_volume, by_reach = _answer(tid, f)
     assert source == "raw" and by_volume
-    assert (by_volume, by_reach) == _expected(facts, followers, f, None)
-    unfiltered = _filters(FIRST, DAYS, limit=10)
-    source, by_volume, by_reach = _answer(tid, unfiltered)
-    assert source == "author-walk" and (by_volume, by_reach) == _expected(facts, followers, unfiltered, None)
+    assert (by_volume, by_reach) == _expected(facts, followers, f, query_id)
+    for carried in (_filters(FIRST, DAYS, limit=10), _filters(FIRST, DAYS, language="en", limit=10),
+                    _filters(FIRST, DAYS, platform="mastodon", language="fr", limit=10)):
+        source, by_volume, by_reach = _answer(tid, carried)
+        assert source == "author-walk" and by_volume
+        assert (by_volume, by_reach) == _expected(facts, followers, carried, None)
 
 
-def test_a_department_filter_reads_the_group_by(crowd):
-    world, _facts, _followers = crowd
+def test_the_index_carries_every_column_the_walks_platform_and_language_filters_read(db):
+    """What makes those counts index-only: each column of the mention the walk's count reads
+    under a platform and a language filter is in mention_author_created_idx (key or INCLUDE)."""
+    import re
+
+    f = _filters(FIRST, DAYS, platform="x", language="fr", limit=10)
+    sql = " AND ".join([selectors.RANGE_SQL, *selectors._raw_filters(f), "m.author_id = 1"])
+    read = set(re.findall(r"\bm\.(\w+)", sql))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                       "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+                       "WHERE c.relname = 'mention_author_created_idx'")
+        carried = {r[0] for r in cursor.fetchall()}
+    assert read >= {"platform", "detected_language", "language", "created_at"}
+    assert read <= carried, read - carried
+
+
+def test_a_department_filter_ranks_the_mentions_of_the_departments_conversations(crowd):
+    """Under a department, the mentions that are inbound messages of the department's
+    conversations (read from the conversations' side): the same rankings as a count done here
+    and as the per-mention EXISTS of the other series; other departments', tenant B's and
+    out-of-range conversations do not count."""
+    from dataclasses import replace
+
+    from inbox.models import Conversation, Message
+
+    world, facts, followers = crowd
     tid = world.a.tenant.pk
-    f = _filters(FIRST, DAYS, department=world.a.departments["customer-service"].pk, limit=10)
-    assert _answer(tid, f)[0] == "raw"
+    service, legal = world.a.departments["customer-service"].pk, world.a.departments["legal"].pk
+    with tenant_context(tid):
+        mentions = list(Mention.objects.filter(tenant_id=tid, external_id__startswith="crowd-").order_by("id"))
+        # Conversations of five mentions each, in order of time per author: department by turns.
+        by_author: dict[int, list] = {}
+        for m in mentions[::2]:
+            by_author.setdefault(m.author_id, []).append(m)
+        in_department, number = set(), 1000
+        for author_id, own in by_author.items():
+            own.sort(key=lambda m: m.created_at)
+            for start in range(0, len(own), 5):
+                chunk, number = own[start:start + 5], number + 1
+                department = (service, legal, None)[number % 3]
+                c = Conversation.objects.create(
+                    tenant_id=tid, number=number, platform="x", thread_key=f"t:{number}", author_id=author_id,
+                    department_id=department, first_message_at=chunk[0].created_at, last_message_at=chunk[-1].created_at)
+                Message.objects.bulk_create([Message(tenant_id=tid, conversation=c, direction="in", mention=m,
+                                                     created_at=m.created_at) for m in chunk])
+                if department == service:
+                    in_department.update(m.pk for m in chunk)
+        pk_of = {m.pk: m for m in mentions}
+    assert len(in_department) > 100
+    for first, days in ((FIRST, DAYS), (FIRST + timedelta(days=3), 2)):
+        f = _filters(first, days, department=service, limit=10)
+        kept = [fact for fact, m in zip(facts, mentions, strict=True) if m.pk in in_department]
+        assert all(pk_of[m.pk].author_id == fact[0] for fact, m in zip(facts, mentions, strict=True))
+        source, by_volume, by_reach = _answer(tid, f)
+        assert source == "raw" and by_volume
+        assert (by_volume, by_reach) == _expected(kept, followers, f, None)
+        with tenant_context(tid):  # the per-mention EXISTS the other series use: the same rows
+            exists = selectors._rows(
+                f"SELECT m.author_id, count(*) AS n FROM listening_mention m WHERE {selectors._raw_where(f)} "
+                "GROUP BY 1", selectors._params(tid, f))
+            joined = selectors._rows(
+                f"SELECT m.author_id, count(*) AS n FROM {selectors._department_mentions_sql(f)} GROUP BY 1",
+                selectors._params(tid, f))
+        assert sorted((r["author_id"], r["n"]) for r in exists) == sorted((r["author_id"], r["n"]) for r in joined)
+    assert _answer(tid, replace(_filters(FIRST, DAYS, limit=10), department=legal))[1] != by_volume
 
 
 def test_the_other_tenants_authors_never_rank(crowd):

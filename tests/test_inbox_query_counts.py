@@ -127,6 +127,14 @@ def test_the_bench_measures_every_case_on_a_small_seed():
             "AND o.conversation_id = c.id AND o.direction = 'out' AND o.delivery_status = 'sent'))), "
             "count(c.care_answered_at) FROM inbox_conversation c WHERE c.tenant_id = ANY(%s)", [tenant_ids]).fetchone()
         assert wrong == 0 and answered > 0
+        # Entities found by the real ruler on the pooled texts, at their place in each stored text
+        # (replies and reposts start with a prefix the offsets move past).
+        tagged, misplaced = conn.execute(
+            "SELECT count(DISTINCT m.id), count(*) FILTER (WHERE substr(m.text, (e->>'start')::int + 1, "
+            "(e->>'end')::int - (e->>'start')::int) <> e->>'text') FROM listening_mention m "
+            "CROSS JOIN LATERAL jsonb_array_elements(m.entities) AS e WHERE m.tenant_id = ANY(%s)",
+            [tenant_ids]).fetchone()
+        assert tagged > 100 and misplaced == 0
     rows = pages.measure(tenant_ids[0], repeats=2)
     subject = pages.subject_for(tenant_ids[0])
     names = [case.name for case in pages.cases(subject)]

@@ -129,6 +129,21 @@ class Brand:
         return f"{self.handle}@{HOME_INSTANCE}"
 
 
+def entity_terms(own: Brand, competitors: Sequence[Brand]) -> list[tuple[str, str, list[str]]]:
+    """(kind, name, other spellings) of the entity terms a tenant of this world declares: its
+    brand and handle, its products (French name, English as another spelling) and its
+    competitors, so the entity ruler finds what the generator writes."""
+    terms = [("brand", own.name, [own.hashtag]), ("handle", "@" + own.handle, [])]
+    products = [*own.products, own.crisis_product] if own.crisis_product else list(own.products)
+    seen = set()
+    for p in products:
+        if p.fr not in seen:
+            seen.add(p.fr)
+            terms.append(("product", p.fr, [p.en]))
+    terms += [("competitor", b.name, [b.hashtag, "@" + b.handle]) for b in competitors]
+    return terms
+
+
 MAISON_AURORE = Brand(
     name="Maison Aurore", handle="MaisonAurore", hashtag="MaisonAurore",
     crisis_product=Product("bouilloire Céleste", "f", "Céleste kettle", (RIGID,)),

@@ -4,6 +4,8 @@ model gives a text the same tags every time):
 * the listening queries it matches: the tenant's compiled queries and the real matcher
   (``listening.query``);
 * its topics: the tenant's topic rules and the real ``TopicMatcher`` of the NLP stage;
+* its entities: the tenant's entity terms and the real ``EntityExtractor`` (the ruler, and
+  French NER where the stage runs it: on the negative French posts by default);
 * irony cues and review reasons: ``listening.nlp.irony`` and ``listening.nlp.review``;
 * its sentiment, confidence and scores: drawn, leaning the way a model leans for that kind of
   post (no model has to be trained for a bench), with the model versions of the stage.
@@ -43,6 +45,7 @@ class PostText:
     scores: str  # JSON object
     needs_review: bool
     reasons: str  # JSON list
+    entities: str  # JSON list, as the NLP stage stores it
     model_version: str
     topic_ids: tuple[int, ...]
     query_ids: tuple[int, ...]
@@ -60,6 +63,7 @@ class Tagger:
 
     def __init__(self, tenant_id: int, rng: random.Random):
         from listening.models import ListeningQuery
+        from listening.nlp.entities import EntityExtractor
         from listening.nlp.topics import TopicMatcher
         from listening.query import Query
         from social_crm.tenancy.scope import tenant_context
@@ -69,6 +73,7 @@ class Tagger:
             self.compiled = [(q.pk, Query.from_dict(q.compiled)) for q in
                              ListeningQuery.objects.filter(tenant_id=tenant_id, is_active=True).order_by("pk")]
             self.topic_matcher = TopicMatcher.for_tenant(tenant_id)
+            self.entity_extractor = EntityExtractor.for_tenant(tenant_id)
         for pk, query in self.compiled:
             if not _disjunctive(query.root):
                 raise ValueError(f"query {pk} is not a disjunction of terms: Tagger.queries would not be exact")
@@ -99,14 +104,17 @@ class Tagger:
 
         normalized, lemmas, languages = prepare_texts([t[0] for t in texts], [t[1] for t in texts])
         hits = self.topic_matcher.match(normalized, lemmas, languages, [t[0] for t in texts])
+        sentiments = [self._sentiment(kind) for _text, _lang, kind, _topic in texts]
+        entities = self.entity_extractor.extract([t[0] for t in texts], [t[1] for t in texts],
+                                                 [label for label, _c, _s in sentiments])
         out = []
-        for (text, lang, kind, topic), found in zip(texts, hits, strict=True):
-            label, confidence, scores = self._sentiment(kind)
+        for (text, lang, kind, topic), found, (label, confidence, scores), ents in zip(
+                texts, hits, sentiments, entities, strict=True):
             reasons = review_reasons(confidence, irony_cues(text, scores), settings.NLP_REVIEW_CONFIDENCE)
             out.append(PostText(
                 text=text, kind=kind, topic=topic, lang=lang, sentiment=label, confidence=confidence,
                 scores=orjson.dumps(scores).decode(), needs_review=bool(reasons), reasons=orjson.dumps(reasons).decode(),
-                model_version=MODEL_VERSIONS[lang], topic_ids=tuple(h.topic_id for h in found),
+                entities=orjson.dumps(ents).decode(), model_version=MODEL_VERSIONS[lang], topic_ids=tuple(h.topic_id for h in found),
                 query_ids=self.queries(text), question="?" in text))
         return out
 

@@ -96,7 +96,8 @@ def _people(tid: int, slug: str, brand: Brand, departments: dict[str, int]):
 def _listening(tid: int, brands: tuple[Brand, ...]):
     from listening import actions as listening_actions
     from listening.models import Topic
-    from listening.nlp.topic_actions import STARTER_TOPICS, clean_keywords
+    from listening.demo.generate import entity_terms
+    from listening.nlp.topic_actions import STARTER_TOPICS, clean_keywords, entity_term_save
     from social_crm.tenancy.scope import tenant_context
 
     own = brands[0]
@@ -123,6 +124,10 @@ def _listening(tid: int, brands: tuple[Brand, ...]):
     with tenant_context(tid):
         topics = {english: Topic.objects.create(tenant_id=tid, name=french, keywords=clean_keywords(keywords)).pk
                   for english, french, keywords in STARTER_TOPICS}
+    # The brand, its products and competitors as entity terms, as the demo tenant declares them:
+    # the seeder's tagger finds them with the real entity ruler, and top terms has data.
+    for kind, name, patterns in entity_terms(own, brands[1:]):
+        entity_term_save(tid, actor=None, kind=kind, name=name, patterns=patterns)
     return queries, accounts, topics
 
 

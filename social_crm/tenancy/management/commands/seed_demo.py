@@ -145,16 +145,12 @@ class Command(BaseCommand):
     def _topics(self, demo) -> None:
         """The starter topics and the demo world's brands, products and handles (once): the
         names come from the generator of the demo stream, so the entity ruler finds them."""
-        from listening.demo.generate import BLEU_COMPTOIR, MAISON_AURORE, NORDIK_HOME
+        from listening.demo.generate import BLEU_COMPTOIR, MAISON_AURORE, NORDIK_HOME, entity_terms
         from listening.models import EntityTerm
         from listening.nlp import topic_actions
 
         topic_actions.install_starter_topics(demo.pk, actor=None, language=demo.default_language)
-        own = MAISON_AURORE
-        terms = [("brand", own.name, [own.hashtag]), ("handle", "@" + own.handle, [])]
-        products = [*own.products, own.crisis_product] if own.crisis_product else list(own.products)
-        terms += [("product", p.fr, [p.en]) for p in products]
-        terms += [("competitor", b.name, [b.hashtag, "@" + b.handle]) for b in (BLEU_COMPTOIR, NORDIK_HOME)]
+        terms = entity_terms(MAISON_AURORE, (BLEU_COMPTOIR, NORDIK_HOME))
         with tenant_context(demo.pk):
             existing = set(EntityTerm.objects.filter(tenant_id=demo.pk).values_list("kind", "name"))
             for kind, name, patterns in terms:
