@@ -51,6 +51,10 @@ def test_a_community_manager_filters_opens_and_assigns_a_conversation_to_themsel
     with tenant_context(tid):
         assert Conversation.objects.get(tenant_id=tid, pk=pending).assignee_id is not None
 
+    # The controls panel is swapped in by that answer: wait until htmx has swapped and settled
+    # it (the new select only posts once htmx has processed it; a change before is lost).
+    page.locator("[data-testid=conversation-controls] [data-testid=assign-to-me]").wait_for(state="detached")
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     page.locator("select[name=priority]").select_option("high")  # posts only the priority
     page.locator("select[name=priority] option[value=high][selected]").wait_for(state="attached")
     with tenant_context(tid):
