@@ -192,7 +192,7 @@ def _seconds(value) -> float | None:
     return None if value is None else float(value)
 
 
-def _figures(tenant_id: int, *, start, end, tz, filters, now, shift: bool) -> list[dict]:
+def _figures(tenant_id: int, *, start, end, tz, filters, now) -> list[dict]:
     """One statement: the figures over all conversations (grouping 'total'), per department and
     per agent (GROUPING SETS over the one scan), groups with something to show only; the
     sentiment-shift counts are on every row (read from the total)."""
@@ -237,7 +237,7 @@ def _summary(rows: list[dict], shift: bool) -> dict:
 def care_summary(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
                  now: datetime | None = None) -> dict:
     """The headline figures and the sentiment shift."""
-    rows = _figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now, shift=True)
+    rows = _figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now)
     return _summary(rows, shift=True)
 
 
@@ -265,19 +265,19 @@ def _agents(rows: list[dict]) -> list[dict]:
 def care_by_department(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
                        now: datetime | None = None) -> list[dict]:
     """Per current department (None: no department), busiest first."""
-    return _departments(_figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now, shift=False))
+    return _departments(_figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now))
 
 
 def care_by_agent(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
                   now: datetime | None = None) -> list[dict]:
     """Per current assignee (None: unassigned), busiest first. Names: full name, else e-mail."""
-    return _agents(_figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now, shift=False))
+    return _agents(_figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now))
 
 
 def care_metrics(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
                  now: datetime | None = None) -> dict:
     """Everything of the care JSON (the analytics contract): one statement, one scan."""
-    rows = _figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now or timezone.now(), shift=True)
+    rows = _figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now or timezone.now())
     summary = _summary(rows, shift=True)
     shift = summary.pop("sentiment_shift")
     return {**summary, "by_department": _departments(rows), "by_agent": _agents(rows), "sentiment_shift": shift}

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from social_crm.tenancy.models import Tenant
 from social_crm.tenancy.scope import dangerously_cross_tenant
-from social_crm.tenancy.tasks import tenant_task
+from social_crm.tenancy.tasks import tenant_is_active, tenant_task
 
 from .models import ReportKind
 from .reports import SEND_HOUR, WEEKLY_DAY
@@ -58,9 +58,7 @@ def deliver_report(tenant_id: int, delivery_id: int) -> str:
     A deactivated tenant's delivery is left as it is."""
     from . import reports
 
-    if not isinstance(tenant_id, int):
-        raise TypeError(f"deliver_report: the first argument must be a tenant id, got {tenant_id!r}")
-    if not Tenant.objects.filter(pk=tenant_id, is_active=True).exists():
+    if not tenant_is_active("deliver_report", tenant_id):
         return "tenant inactive"
     claimed = reports.claim_delivery(tenant_id, delivery_id)
     if claimed is None:

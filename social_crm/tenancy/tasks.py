@@ -15,14 +15,22 @@ from .scope import dangerously_cross_tenant, tenant_context
 logger = logging.getLogger(__name__)
 
 
+def tenant_is_active(task_name: str, tenant_id) -> bool:
+    """The check every tenant task starts with: the first argument is a tenant id (else a
+    TypeError), and that tenant exists and is active (else False, logged: the task is dropped)."""
+    if not isinstance(tenant_id, int):
+        raise TypeError(f"{task_name}: the first argument must be a tenant id, got {tenant_id!r}")
+    if not Tenant.objects.filter(pk=tenant_id, is_active=True).exists():
+        logger.info("%s skipped: tenant %s is missing or deactivated", task_name, tenant_id)
+        return False
+    return True
+
+
 def tenant_task(*task_args, **task_kwargs):
     def decorate(fn):
         @functools.wraps(fn)
         def run(tenant_id: int, *args, **kwargs):
-            if not isinstance(tenant_id, int):
-                raise TypeError(f"{fn.__name__}: the first argument must be a tenant id, got {tenant_id!r}")
-            if not Tenant.objects.filter(pk=tenant_id, is_active=True).exists():
-                logger.info("%s skipped: tenant %s is missing or deactivated", fn.__name__, tenant_id)
+            if not tenant_is_active(fn.__name__, tenant_id):
                 return None
             with tenant_context(tenant_id):
                 return fn(tenant_id, *args, **kwargs)

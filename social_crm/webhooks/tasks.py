@@ -22,13 +22,11 @@ def deliver_webhook(tenant_id: int, delivery_id: int) -> str:
     and jitter (the beat sweeper re-queues it if that message is lost). A database outage
     retries the task itself. No transaction is open during the HTTP request. A deactivated
     tenant's delivery is left as it is."""
-    from social_crm.tenancy.models import Tenant
+    from social_crm.tenancy.tasks import tenant_is_active
 
     from . import delivery
 
-    if not isinstance(tenant_id, int):
-        raise TypeError(f"deliver_webhook: the first argument must be a tenant id, got {tenant_id!r}")
-    if not Tenant.objects.filter(pk=tenant_id, is_active=True).exists():
+    if not tenant_is_active("deliver_webhook", tenant_id):
         return "tenant inactive"
     claimed = delivery.claim(tenant_id, delivery_id)
     if claimed is None:
