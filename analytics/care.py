@@ -28,9 +28,11 @@ Definitions (README "Care metrics"):
   conversations where both messages carry a label (negative, neutral, positive) are counted.
 
 Every function takes the tenant id first, runs in ``tenant_context`` (row-level security) and
-also filters on the tenant in SQL. Everything is one statement (the total, the departments and
-the agents are GROUPING SETS of one scan); nothing is looped over in Python except the result
-rows. The first answer and the labels around it are not looked up here: the database keeps them
+also filters on the tenant in SQL. Everything is one statement and one pass: the conversations
+are grouped by (department, agent, labels around the answer), and the total, the departments
+and the agents are sums of those small groups, added up in Python with the percentiles of their
+durations (percentile_cont's definition, computed by numpy from the packed durations: see
+_FIGURES). The first answer and the labels around it are not looked up here: the database keeps them
 on the conversation (``care_answered_at``, ``care_sentiment_before``, ``care_sentiment_after``,
 inbox/migrations/0005_care_facts.py, by the definitions above), and the statement reads them
 with everything else from the care indexes of the same migration.
@@ -38,10 +40,12 @@ with everything else from the care indexes of the same migration.
 
 from __future__ import annotations
 
+import math
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+import numpy
 from django.db import connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -158,20 +162,61 @@ def _base_cte(tenant_id: int, start: date, end: date, tz: str, filters: CareFilt
     return sql, params
 
 
-_LABELS = "('positive', 'neutral', 'negative')"
-_FIGURES = f"""
-      percentile_cont(0.5) WITHIN GROUP (ORDER BY fr_seconds) AS fr_median,
-      percentile_cont(0.9) WITHIN GROUP (ORDER BY fr_seconds) AS fr_p90,
-      count(fr_seconds) AS fr_count,
-      percentile_cont(0.5) WITHIN GROUP (ORDER BY res_seconds) AS res_median,
-      percentile_cont(0.9) WITHIN GROUP (ORDER BY res_seconds) AS res_p90,
-      count(res_seconds) AS res_count,
+# One pass, one small group per (department, agent, labels before and after the answer): the
+# figures of the total, of each department and of each agent are sums of those groups, added up
+# in Python (_rolled_up), and so are the durations behind the percentiles, which travel packed
+# (float8send: 8 big-endian bytes each, NULLs left out) and are taken by _percentiles.
+# percentile_cont under GROUPING SETS sorted every group's times twice per grouping set and
+# could not be hashed, and each grouping set repeated every aggregate of every row: most of the
+# statement's time (90 days on the bench tenant, README "Care metrics").
+_FIGURES = """
+      string_agg(float8send(fr_seconds), ''::bytea) AS fr_packed,
+      string_agg(float8send(res_seconds), ''::bytea) AS res_packed,
       coalesce(sum(fr_breach), 0) AS fr_breaches, coalesce(sum(res_breach), 0) AS res_breaches,
-      coalesce(sum(in_backlog), 0) AS backlog, count(*) FILTER (WHERE in_range) AS conversations,
-      -- Sentiment shift: answered conversations of the range whose both labels are known.
-      count(*) FILTER (WHERE sentiment_before IN {_LABELS} AND sentiment_after IN {_LABELS}) AS shift_conversations,
-      {", ".join(f"count(*) FILTER (WHERE sentiment_{side} = '{label}' AND sentiment_{other} IN {_LABELS}) AS {side}_{label}"
-                 for side, other in (("before", "after"), ("after", "before")) for label in SENTIMENTS)}"""
+      coalesce(sum(in_backlog), 0) AS backlog, count(*) FILTER (WHERE in_range) AS conversations"""
+_SUMMED = ("fr_breaches", "res_breaches", "backlog", "conversations")
+
+
+def _percentiles(packed: bytes) -> tuple[float | None, float | None, int]:
+    """(median, p90, count) of a group's packed durations, as PostgreSQL's percentile_cont
+    computes them: position p * (n - 1) of the sorted values, linear between its two neighbours."""
+    values = numpy.frombuffer(packed, dtype=">f8")
+    n = len(values)
+    if not n:
+        return None, None, 0
+    out = []
+    for p in (0.5, 0.9):
+        position = p * (n - 1)
+        first, second = math.floor(position), math.ceil(position)
+        part = numpy.partition(values, [first, second])
+        a, b = float(part[first]), float(part[second])
+        out.append(a + (b - a) * (position - first))  # float8_lerp, as percentile_cont
+    return out[0], out[1], n
+
+
+def _rolled_up(cells: list[dict]) -> list[dict]:
+    """The fine groups -> rows of kind total / department / agent, with their percentiles, the
+    groups with something to show only, busiest first (then by name, none first)."""
+    groups: dict[tuple, dict] = {("total", None): {"kind": "total", "group_id": None, "name": None}}
+    for cell in cells:
+        for kind, key, name in (("total", None, None), ("department", cell["department_id"], cell["department"]),
+                                ("agent", cell["assignee_id"], cell["agent"])):
+            row = groups.setdefault((kind, key), {"kind": kind, "group_id": key, "name": name})
+            for column in _SUMMED:
+                row[column] = row.get(column, 0) + int(cell[column])
+            for column in ("fr_packed", "res_packed"):
+                row.setdefault(column, []).append(cell[column] or b"")
+    rows = []
+    for row in groups.values():
+        for prefix in ("fr", "res"):
+            row[f"{prefix}_median"], row[f"{prefix}_p90"], row[f"{prefix}_count"] = _percentiles(
+                b"".join(row.pop(f"{prefix}_packed", [])))
+        for column in _SUMMED:
+            row.setdefault(column, 0)
+        if row["kind"] == "total" or row["conversations"] or row["backlog"] or row["fr_breaches"] + row["res_breaches"]:
+            rows.append(row)
+    return sorted(rows, key=lambda r: (r["kind"], -r["conversations"], r["name"] is not None, r["name"] or "",
+                                       r["group_id"] is not None, r["group_id"] or 0))
 
 
 def _fetch(sql: str, params: dict) -> list[dict]:
@@ -180,56 +225,52 @@ def _fetch(sql: str, params: dict) -> list[dict]:
         # the facts were still looked up per row); the filters' look-ups can still push the
         # cost past jit_above_cost. SET LOCAL: this transaction only (the caller's tenant_context).
         cursor.execute("SET LOCAL jit = off")
-        # The percentiles sort every group's times (twice per grouping set); 4 MB spilled them
-        # to disk at 90 days on the bench tenant. One statement per request: bounded.
+        # The hashed groups hold the packed durations (16 bytes a conversation at most: 1.7 MB
+        # at 90 days on the bench tenant); room for a few times that without spilling to disk.
+        # One statement per request: bounded.
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         columns = [c.name for c in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _seconds(value) -> float | None:
-    return None if value is None else float(value)
-
-
-def _figures(tenant_id: int, *, start, end, tz, filters, now) -> list[dict]:
-    """One statement: the figures over all conversations (grouping 'total'), per department and
-    per agent (GROUPING SETS over the one scan), groups with something to show only; the
-    sentiment-shift counts are on every row (read from the total)."""
+def _figures(tenant_id: int, *, start, end, tz, filters, now) -> tuple[list[dict], dict]:
+    """One statement, one pass: the figures over all conversations (kind 'total'), per
+    department and per agent, groups with something to show only (_rolled_up); and the
+    sentiment-shift counts, {(label before, label after): conversations}."""
     cte, params = _base_cte(tenant_id, start, end, tz, filters, now)
-    sql = f"""{cte}, figures AS (
-      SELECT CASE WHEN GROUPING(timed.department_id) = 0 THEN 'department'
-                  WHEN GROUPING(timed.assignee_id) = 0 THEN 'agent' ELSE 'total' END AS kind,
-             CASE WHEN GROUPING(timed.department_id) = 0 THEN timed.department_id
-                  WHEN GROUPING(timed.assignee_id) = 0 THEN timed.assignee_id END AS group_id,
-             {_FIGURES}
-        FROM timed GROUP BY GROUPING SETS ((), (timed.department_id), (timed.assignee_id))
+    sql = f"""{cte}, cells AS (
+      SELECT timed.department_id, timed.assignee_id, timed.sentiment_before, timed.sentiment_after, {_FIGURES}
+        FROM timed GROUP BY 1, 2, 3, 4
     )
-    SELECT f.*, CASE f.kind WHEN 'department' THEN d.name
-                                WHEN 'agent' THEN COALESCE(NULLIF(u.full_name, ''), u.email) END AS name
-      FROM figures f
-      LEFT JOIN {_t(Department)} d ON f.kind = 'department' AND d.tenant_id = %(tenant)s AND d.id = f.group_id
-      LEFT JOIN {_t(User)} u ON f.kind = 'agent' AND u.id = f.group_id
-     WHERE f.kind = 'total' OR f.conversations > 0 OR f.backlog > 0 OR f.fr_breaches + f.res_breaches > 0
-     ORDER BY f.kind, f.conversations DESC, name NULLS FIRST, f.group_id NULLS FIRST"""
+    SELECT cells.*, d.name AS department, COALESCE(NULLIF(u.full_name, ''), u.email) AS agent
+      FROM cells
+      LEFT JOIN {_t(Department)} d ON d.tenant_id = %(tenant)s AND d.id = cells.department_id
+      LEFT JOIN {_t(User)} u ON u.id = cells.assignee_id"""
     with tenant_context(tenant_id):
-        return _fetch(sql, params)
+        cells = _fetch(sql, params)
+    # Answered conversations of the range carry both labels (timed); only known labels count.
+    shift: dict[tuple[str, str], int] = {}
+    for cell in cells:
+        pair = (cell["sentiment_before"], cell["sentiment_after"])
+        if pair[0] in SENTIMENTS and pair[1] in SENTIMENTS:
+            shift[pair] = shift.get(pair, 0) + int(cell["conversations"])
+    return _rolled_up(cells), shift
 
 
-def _summary(rows: list[dict], shift: bool) -> dict:
+def _summary(rows: list[dict], shift: dict | None) -> dict:
     row = next(r for r in rows if r["kind"] == "total")
     out = {
-        "first_response": {"median_seconds": _seconds(row["fr_median"]), "p90_seconds": _seconds(row["fr_p90"]),
-                           "count": row["fr_count"]},
-        "resolution": {"median_seconds": _seconds(row["res_median"]), "p90_seconds": _seconds(row["res_p90"]),
-                       "count": row["res_count"]},
-        "sla_breaches": {"first_response": int(row["fr_breaches"]), "resolution": int(row["res_breaches"])},
-        "backlog": int(row["backlog"]),
+        "first_response": {"median_seconds": row["fr_median"], "p90_seconds": row["fr_p90"], "count": row["fr_count"]},
+        "resolution": {"median_seconds": row["res_median"], "p90_seconds": row["res_p90"], "count": row["res_count"]},
+        "sla_breaches": {"first_response": row["fr_breaches"], "resolution": row["res_breaches"]},
+        "backlog": row["backlog"],
     }
-    if shift:
+    if shift is not None:
         out["sentiment_shift"] = {
-            "conversations": row["shift_conversations"],
-            **{side: {label: row[f"{side}_{label}"] for label in SENTIMENTS} for side in ("before", "after")},
+            "conversations": sum(shift.values()),
+            "before": {label: sum(n for (b, _a), n in shift.items() if b == label) for label in SENTIMENTS},
+            "after": {label: sum(n for (_b, a), n in shift.items() if a == label) for label in SENTIMENTS},
         }
     return out
 
@@ -237,19 +278,19 @@ def _summary(rows: list[dict], shift: bool) -> dict:
 def care_summary(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
                  now: datetime | None = None) -> dict:
     """The headline figures and the sentiment shift."""
-    rows = _figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now)
-    return _summary(rows, shift=True)
+    rows, shift = _figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now)
+    return _summary(rows, shift)
 
 
 def _table_row(key: str, row: dict, none_name: str) -> dict:
     return {
         key: row["group_id"],
         "name": row["name"] if row["group_id"] is not None else none_name,
-        "first_response_median_seconds": _seconds(row["fr_median"]),
-        "first_response_p90_seconds": _seconds(row["fr_p90"]),
-        "resolution_median_seconds": _seconds(row["res_median"]),
-        "sla_breaches": int(row["fr_breaches"]) + int(row["res_breaches"]),
-        "backlog": int(row["backlog"]),
+        "first_response_median_seconds": row["fr_median"],
+        "first_response_p90_seconds": row["fr_p90"],
+        "resolution_median_seconds": row["res_median"],
+        "sla_breaches": row["fr_breaches"] + row["res_breaches"],
+        "backlog": row["backlog"],
         "conversations": row["conversations"],
     }
 
@@ -265,19 +306,19 @@ def _agents(rows: list[dict]) -> list[dict]:
 def care_by_department(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
                        now: datetime | None = None) -> list[dict]:
     """Per current department (None: no department), busiest first."""
-    return _departments(_figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now))
+    return _departments(_figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now)[0])
 
 
 def care_by_agent(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
                   now: datetime | None = None) -> list[dict]:
     """Per current assignee (None: unassigned), busiest first. Names: full name, else e-mail."""
-    return _agents(_figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now))
+    return _agents(_figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now)[0])
 
 
 def care_metrics(tenant_id: int, *, start: date, end: date, tz: str, filters: CareFilters = CareFilters(),
                  now: datetime | None = None) -> dict:
     """Everything of the care JSON (the analytics contract): one statement, one scan."""
-    rows = _figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now or timezone.now())
-    summary = _summary(rows, shift=True)
+    rows, shift = _figures(tenant_id, start=start, end=end, tz=tz, filters=filters, now=now or timezone.now())
+    summary = _summary(rows, shift)
     shift = summary.pop("sentiment_shift")
     return {**summary, "by_department": _departments(rows), "by_agent": _agents(rows), "sentiment_shift": shift}

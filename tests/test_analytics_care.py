@@ -224,7 +224,7 @@ def test_filters_narrow_the_conversations(care_world):
 
 def test_all_tables_are_one_statement(care_world):
     """The summary, the departments, the agents and the sentiment shift share one statement
-    (GROUPING SETS), not a statement each; unfiltered, it reads the conversations alone (the
+    (one pass over small groups), not a statement each; unfiltered, it reads the conversations alone (the
     first answer and the sentiment around it are their care columns, no look-up of messages)."""
     with CaptureQueriesContext(connection) as queries:
         _metrics(care_world.a)
@@ -324,3 +324,21 @@ def test_the_care_endpoints_are_in_the_openapi_schema(client, world):
         assert {p["name"] for p in operation["parameters"]} >= {"from", "to", "tz", "department", "platform",
                                                                 "language", "format"}
     assert "sentiment_shift" in schema["components"]["schemas"]["CareMetrics"]["properties"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 1001, 20_000])
+def test_percentiles_are_postgresqls_percentile_cont(n):
+    """care computes the percentiles in Python from the packed durations: they must be the
+    figures PostgreSQL's percentile_cont gives for the same values (ties and repeats included)."""
+    import random
+
+    rng = random.Random(n)
+    values = [round(rng.expovariate(1 / 3600), rng.choice([0, 3, 6])) for _ in range(n)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v), "
+                       "percentile_cont(0.9) WITHIN GROUP (ORDER BY v), "
+                       "string_agg(float8send(v), ''::bytea) FROM unnest(%s::float8[]) AS v", [values])
+        median, p90, packed = cursor.fetchone()
+    assert care._percentiles(bytes(packed)) == (median, p90, n)
+    assert care._percentiles(b"") == (None, None, 0)
