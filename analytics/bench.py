@@ -90,10 +90,12 @@ def _build_rollups(tenants) -> None:
         # the dashboard's reads be index-only scans.
         # The mention and author tables too: top-authors counts through an index of the mentions.
         # And the conversations: care reads them from covering indexes, and the seeder's last
-        # step (the care facts) rewrote a third of them.
+        # step (the care facts) rewrote a third of them. The query matches and topic tags: top
+        # authors under a query or a topic count from their indexes.
         cursor.execute("VACUUM ANALYZE analytics_mentionrollup, analytics_topicrollup, analytics_termrollup, "
-                       "listening_mention, listening_author, inbox_conversation")
-    print(f"VACUUM ANALYZE of the rollup, mention, author and conversation tables in "
+                       "listening_mention, listening_author, inbox_conversation, listening_mentionmatch, "
+                       "listening_mentiontopic")
+    print(f"VACUUM ANALYZE of the rollup, mention, author, conversation and tag tables in "
           f"{time.monotonic() - started:.1f}s", flush=True)
 
 

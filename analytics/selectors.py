@@ -14,7 +14,7 @@ half-hour zone's days are off by those 30 minutes.
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
 from django.db import connection
@@ -310,10 +310,14 @@ def top_authors(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
     accounts (connected accounts marked as its own) never rank: the brand is not its own
     influencer."""
     params = {**_params(tenant_id, f), "own": _own_author_ids(tenant_id)}
-    ranked = None if source == "raw" else _walked(params, f)
-    used = "author-walk"
-    if ranked is None:
-        ranked, used = _grouped(params, f), "raw"
+    tags = None if source == "raw" else _tag_rows(f)
+    if tags and _few_tags(params, tags):
+        ranked, used = _grouped(params, f, tags=tags), "tags"
+    else:
+        ranked = None if source == "raw" else _walked(params, f, tags=tags)
+        used = "author-walk"
+        if ranked is None:
+            ranked, used = _grouped(params, f, tags=tags), "tags" if tags else "raw"
     ids = sorted({i for ids in ranked.values() for i in ids})
     rows = {r["author_id"]: r for r in _rows(f"""
         SELECT a.id AS author_id, a.platform, a.handle, a.name, COALESCE(a.followers, 0) AS followers,
@@ -354,14 +358,56 @@ def _department_mentions_sql(f: Filters) -> str:
               AND c.last_message_at >= %(lo)s AND c.first_message_at < %(hi)s AND {rest}"""
 
 
-def _grouped(params: dict, f: Filters) -> dict[str, list[int]]:
-    """Both rankings' author ids from one GROUP BY over the range's mentions."""
-    source = _department_mentions_sql(f) if f.department else f"listening_mention m WHERE {_raw_where(f)}"
-    rows = _rows(f"""
-        WITH per_author AS (
+@dataclass(frozen=True)
+class _Tags:
+    """The tag rows (query matches or topic tags, alias x) that carry the filters with the
+    mention's author, date and language (listening.models.MentionFacts): under one kind of
+    tag filter (not both, no department) top authors count from their index alone."""
+
+    table: str
+    where: str  # the tenant, the tag filter, the range, the language
+    count: str  # a mention matching two of the selected queries counts once
+
+
+def _tag_rows(f: Filters) -> _Tags | None:
+    if f.department or bool(f.queries) == bool(f.topic):
+        return None
+    table, tag = (("listening_mentionmatch", "x.query_id = ANY(%(queries)s)") if f.queries
+                  else ("listening_mentiontopic", "x.topic_id = %(topic)s"))
+    where = [f"x.tenant_id = %(t)s AND {tag}", "x.mention_created_at >= %(lo)s AND x.mention_created_at < %(hi)s"]
+    if f.language:
+        where.append("x.mention_language = %(language)s")
+    return _Tags(table, " AND ".join(where), "count(DISTINCT x.mention_id)" if len(f.queries) > 1 else "count(*)")
+
+
+def _few_tags(params: dict, tags: _Tags) -> bool:
+    """Fewer than ``SCAN_BUDGET`` tag rows in the range: their GROUP BY is cheaper than a walk
+    whose counts would stay too low to stop it early (a small topic). Bounded: an index-only
+    scan that stops at the budget."""
+    rows = _rows(f"SELECT count(*) AS n FROM (SELECT 1 FROM {tags.table} x WHERE {tags.where} "
+                 "LIMIT %(budget)s) AS s", {**params, "budget": SCAN_BUDGET})
+    return rows[0]["n"] < SCAN_BUDGET
+
+
+def _grouped(params: dict, f: Filters, *, tags: _Tags | None = None) -> dict[str, list[int]]:
+    """Both rankings' author ids from one GROUP BY over the range's mentions, or over their tag
+    rows (``tags``)."""
+    if tags:
+        platform = "AND a.platform = %(platform)s" if f.platform else ""
+        per_author = f"""
+            SELECT g.author_id, g.mentions FROM (
+                SELECT x.mention_author_id AS author_id, {tags.count} AS mentions FROM {tags.table} x
+                WHERE {tags.where} AND x.mention_author_id IS NOT NULL
+                  AND x.mention_author_id <> ALL(%(own)s::bigint[]) GROUP BY 1) AS g
+            {"JOIN listening_author a ON a.tenant_id = %(t)s AND a.id = g.author_id " + platform if platform else ""}"""
+    else:
+        source = _department_mentions_sql(f) if f.department else f"listening_mention m WHERE {_raw_where(f)}"
+        per_author = f"""
             SELECT m.author_id, count(*) AS mentions
             FROM {source} AND m.author_id IS NOT NULL
-              AND m.author_id <> ALL(%(own)s::bigint[]) GROUP BY 1),
+              AND m.author_id <> ALL(%(own)s::bigint[]) GROUP BY 1"""
+    rows = _rows(f"""
+        WITH per_author AS ({per_author}),
         by_volume AS (SELECT 'by_volume' AS ranking, p.author_id FROM per_author p
                       ORDER BY p.mentions DESC, p.author_id LIMIT %(limit)s),
         by_reach AS (SELECT 'by_reach' AS ranking, p.author_id FROM per_author p
@@ -380,18 +426,26 @@ _WALKS = {  # ranking -> the order of the walk (an index of listening_author eac
 }
 
 
-def _walked(params: dict, f: Filters) -> dict[str, list[int]] | None:
+def _walked(params: dict, f: Filters, *, tags: _Tags | None = None) -> dict[str, list[int]] | None:
     """Both rankings by walking the authors (top_authors); None when the GROUP BY is cheaper:
-    past ``PROBE_BUDGET`` authors, past ``SCAN_BUDGET`` range mentions read under a filter the
-    index does not carry (a query, a topic), or under a department (a join per mention read)."""
+    past ``PROBE_BUDGET`` authors, past ``SCAN_BUDGET`` range mentions read under filters no
+    index carries (a query and a topic), or under a department (a join per mention read)."""
     if f.department:
         return None
     limit, filters = params["limit"], _raw_filters(f)
     platform = "AND a.platform = %(platform)s" if f.platform else ""
     # mention_author_created_idx carries the platform and the languages: without a query or a
-    # topic filter the count is an index-only scan; with one, each range row is read (budgeted).
-    matched = f"count(*) FILTER (WHERE {' AND '.join(filters)})" if filters else "count(*)"
-    reads_rows = bool(f.queries or f.topic)
+    # topic filter the count is an index-only scan; under one of them, so is the count of the
+    # author's tag rows (``tags``: the author's platform is the mention's); under both, each
+    # range row is read (budgeted).
+    if tags:
+        counted = f"SELECT {tags.count} AS n, 0 AS scanned FROM {tags.table} x WHERE {tags.where} " \
+                  "AND x.mention_author_id = a.id"
+    else:
+        matched = f"count(*) FILTER (WHERE {' AND '.join(filters)})" if filters else "count(*)"
+        counted = f"SELECT {matched} AS n, count(*) AS scanned FROM listening_mention m " \
+                  f"WHERE {RANGE_SQL} AND m.author_id = a.id"
+    reads_rows = bool(f.queries or f.topic) and not tags
     scanned = 0
     out = {}
     for ranking, order in _WALKS.items():
@@ -400,8 +454,7 @@ def _walked(params: dict, f: Filters) -> dict[str, list[int]] | None:
             FROM (SELECT a.id, a.mentions_seen, a.followers FROM listening_author a
                   WHERE a.tenant_id = %(t)s AND a.mentions_seen > 0 AND a.id <> ALL(%(own)s::bigint[]) {platform}
                   ORDER BY {order} LIMIT %(batch)s OFFSET %(offset)s) AS a
-            CROSS JOIN LATERAL (SELECT {matched} AS n, count(*) AS scanned FROM listening_mention m
-                                WHERE {RANGE_SQL} AND m.author_id = a.id) AS s
+            CROSS JOIN LATERAL ({counted}) AS s
             ORDER BY {order}"""
         best: list[tuple[int, int]] = []  # (-count, id), the ranking so far
         offset, batch, done = 0, _FIRST_BATCH, False

@@ -195,13 +195,32 @@ class Mention(TenantOwned):
         return f"{self.platform}:{self.external_id}"
 
 
-class MentionMatch(TenantOwned):
+class MentionFacts(models.Model):
+    """The mention's author, date and language (``analytics.selectors.LANGUAGE_SQL``) on a row
+    that tags it (a query match, a topic), so top authors under a query or a topic count from
+    one index of the tag without reading the mentions. The database keeps them (migration
+    0008): a trigger copies them from the mention on every insert (whatever the writer passed)
+    and on an update that changes the mention id, another rewrites them when the mention's
+    author, date or language changes. Only the bench seeder, with the trigger disabled, writes
+    them itself. Never set them in Python."""
+
+    mention_author_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    mention_created_at = models.DateTimeField(null=True, blank=True, editable=False)
+    mention_language = models.CharField(max_length=8, blank=True, default="", db_default="", editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class MentionMatch(TenantOwned, MentionFacts):
     mention = models.ForeignKey(Mention, on_delete=models.CASCADE, db_constraint=False)  # composite key checks it
     query = models.ForeignKey(ListeningQuery, on_delete=models.CASCADE, db_constraint=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "mention", "query"], name="mention_match_unique")]
-        indexes = [models.Index(fields=["tenant", "query"], name="mention_match_query_idx")]
+        # A query's matches (counts per query), and per author in a range, index-only.
+        indexes = [models.Index(fields=["tenant", "query", "mention_author_id", "mention_created_at"],
+                                include=["mention_language", "mention"], name="mention_match_author_idx")]
 
 
 class QuarantinedPayload(TenantOwned):
@@ -333,7 +352,7 @@ class TopicSource(models.TextChoices):
     HUMAN = "human", _("Set by a person")
 
 
-class MentionTopic(TenantOwned):
+class MentionTopic(TenantOwned, MentionFacts):
     mention = models.ForeignKey(Mention, on_delete=models.CASCADE, db_constraint=False)
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE, db_constraint=False)
     source = models.CharField(max_length=8, choices=TopicSource.choices, default=TopicSource.RULE)
@@ -341,7 +360,9 @@ class MentionTopic(TenantOwned):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "mention", "topic"], name="mention_topic_unique")]
-        indexes = [models.Index(fields=["tenant", "topic"], name="mention_topic_topic_idx")]
+        # A topic's tags (counts per topic), and per author in a range, index-only.
+        indexes = [models.Index(fields=["tenant", "topic", "mention_author_id", "mention_created_at"],
+                                include=["mention_language", "mention"], name="mention_topic_author_idx")]
 
 
 class EntityKind(models.TextChoices):

@@ -16,7 +16,8 @@ from analytics import selectors
 from analytics.filters import Filters
 from listening.connectors.base import Page
 from listening.ingest import ingest_page
-from listening.models import Author, Mention, MentionMatch
+from listening import actions as listening_actions
+from listening.models import Author, Mention, MentionMatch, MentionTopic, Topic
 from social_crm.tenancy.scope import tenant_context
 
 from .test_analytics_rollups import _mention
@@ -72,7 +73,8 @@ def _filters(first: date, days: int, **kw) -> Filters:
 def crowd(world):
     """Tenant A: 120 authors on three platforms, 1,500 mentions over ten days drawn from a
     Zipf-like law (ties in counts and in followers, authors without followers), some matched
-    by the brand query; tenant B: its own authors, busier than any of A's."""
+    by the brand query, some by a rival query (some by both), some tagged with a topic;
+    tenant B: its own authors, busier than any of A's, on the same query and topic names."""
     rng = random.Random(6)
     a, b = world.a.tenant.pk, world.b.tenant.pk
     start = datetime.combine(FIRST, time(0), tzinfo=timezone.utc)
@@ -94,26 +96,42 @@ def crowd(world):
         Mention.objects.bulk_create(mentions, batch_size=500)
         matched = [m for m in mentions if rng.random() < 0.3]
         MentionMatch.objects.bulk_create([MentionMatch(tenant_id=a, mention=m, query=world.a.query) for m in matched])
-        matched_ids = {m.pk for m in matched}
+        world.a.rival = listening_actions.query_save(a, actor=None, name="Rival", kind="competitor", expression="globo")
+        rival = [m for m in mentions if rng.random() < 0.25]
+        MentionMatch.objects.bulk_create([MentionMatch(tenant_id=a, mention=m, query=world.a.rival) for m in rival])
+        world.a.crowd_topic = Topic.objects.create(tenant_id=a, name="Crowd", keywords=["crowd"])
+        topical = [m for m in mentions if rng.random() < 0.2]
+        MentionTopic.objects.bulk_create([MentionTopic(tenant_id=a, mention=m, topic=world.a.crowd_topic)
+                                          for m in topical])
+        matched_ids, rival_ids, topical_ids = {m.pk for m in matched}, {m.pk for m in rival}, {m.pk for m in topical}
         for m in mentions:
             facts.append((m.author_id, m.author.platform, m.created_at, m.language, m.pk in matched_ids,
-                          (m.like_count or 0) + (m.reply_count or 0)))
+                          (m.like_count or 0) + (m.reply_count or 0), m.pk in rival_ids, m.pk in topical_ids))
     with tenant_context(b):
         busy = Author.objects.create(tenant_id=b, platform="x", platform_user_id="c-0", handle="busy",
                                      followers=10**9)
-        Mention.objects.bulk_create([Mention(tenant_id=b, platform="x", external_id=f"crowd-{i}", author=busy,
-                                             created_at=start + timedelta(hours=i)) for i in range(200)])
+        busy_mentions = Mention.objects.bulk_create([
+            Mention(tenant_id=b, platform="x", external_id=f"crowd-{i}", author=busy, language="fr",
+                    created_at=start + timedelta(hours=i)) for i in range(200)])
+        topic_b = Topic.objects.create(tenant_id=b, name="Crowd", keywords=["crowd"])
+        MentionTopic.objects.bulk_create([MentionTopic(tenant_id=b, mention=m, topic=topic_b) for m in busy_mentions])
+        MentionMatch.objects.bulk_create([MentionMatch(tenant_id=b, mention=m, query=world.b.query)
+                                          for m in busy_mentions])
     followers = {x.pk: x.followers for x in authors}
     return world, facts, followers
 
 
-def _expected(facts, followers, f: Filters, query_id: int | None) -> tuple[list, list]:
-    """Both rankings, counted here: [(author id, mentions, interactions)]."""
+def _expected(facts, followers, f: Filters, query_id: int | None, *, rival: bool = False,
+              topic: bool = False) -> tuple[list, list]:
+    """Both rankings, counted here: [(author id, mentions, interactions)]. ``query_id``: the
+    brand query's matches (with ``rival``: the brand's or the rival's); ``topic``: the tagged."""
     count, inter = Counter(), Counter()
-    for author_id, platform, at, language, matched, interactions in facts:
+    for author_id, platform, at, language, matched, interactions, rivals, topical in facts:
         if not f.start <= at < f.end or (f.platform and platform != f.platform):
             continue
-        if (f.language and language != f.language) or (query_id and not matched):
+        if (f.language and language != f.language) or (query_id and not (matched or rival and rivals)):
+            continue
+        if topic and not topical:
             continue
         count[author_id] += 1
         inter[author_id] += interactions
@@ -145,11 +163,41 @@ def test_the_walk_gives_the_exact_rankings_of_the_range(crowd, offset, days, pla
     f = _filters(FIRST + timedelta(days=offset), days, platform=platform, language=language,
                  queries=(query_id,) if query_id else (), limit=limit)
     source, by_volume, by_reach = _answer(tid, f)
-    assert source == "author-walk"
+    # Under the query, its few match rows answer (a GROUP BY of their index), not the walk.
+    assert source == ("tags" if brand else "author-walk")
     assert (by_volume, by_reach) == _expected(facts, followers, f, query_id)
     assert _answer(tid, f, source="raw") == ("raw", by_volume, by_reach)
     if offset < DAYS:
         assert by_volume and by_reach  # the case is not vacuous
+
+
+TAG_CASES = [  # (first day offset, days, platform, language, queries, topic, limit)
+    (0, 10, "", "", ("brand",), False, 10), (0, 10, "", "fr", ("brand",), False, 5),
+    (2, 3, "mastodon", "", ("brand",), False, 10), (0, 10, "", "", (), True, 10), (1, 4, "x", "en", (), True, 3),
+    (0, 10, "", "", ("brand", "rival"), False, 10), (3, 2, "bluesky", "fr", ("brand", "rival"), False, 10),
+    (0, 10, "", "", ("brand",), True, 10),  # both kinds of tag: the walk reads the mentions
+]
+
+
+@pytest.mark.parametrize("offset,days,platform,language,queries,topic,limit", TAG_CASES)
+def test_under_a_query_or_a_topic_the_tag_rows_give_the_exact_rankings(crowd, monkeypatch, offset, days, platform,
+                                                                       language, queries, topic, limit):
+    """Under one kind of tag filter the rankings come from the tag rows' copies of their
+    mention (author, date, language): by their GROUP BY when the range holds few of them, by
+    the walk counting each author's tag rows otherwise. Both equal a count done here and the
+    GROUP BY over the raw mentions; a mention matching both selected queries counts once."""
+    world, facts, followers = crowd
+    tid = world.a.tenant.pk
+    ids = {"brand": world.a.query.pk, "rival": world.a.rival.pk}
+    f = _filters(FIRST + timedelta(days=offset), days, platform=platform, language=language,
+                 queries=tuple(ids[q] for q in queries), topic=world.a.crowd_topic.pk if topic else None, limit=limit)
+    expected = _expected(facts, followers, f, ids["brand"] if queries else None, rival="rival" in queries, topic=topic)
+    assert expected[0] and expected[1]  # the case is not vacuous
+    both = bool(queries) and topic
+    assert _answer(tid, f) == ("author-walk" if both else "tags", *expected)
+    monkeypatch.setattr(selectors, "SCAN_BUDGET", 1)  # never "few": the walk over the tag rows
+    assert _answer(tid, f) == ("raw" if both else "author-walk", *expected)
+    assert _answer(tid, f, source="raw") == ("raw", *expected)
 
 
 def test_a_walk_past_its_budget_answers_from_the_group_by(crowd, monkeypatch):
@@ -157,29 +205,37 @@ def test_a_walk_past_its_budget_answers_from_the_group_by(crowd, monkeypatch):
     tid = world.a.tenant.pk
     f = _filters(FIRST, DAYS, language="en", queries=(world.a.query.pk,), limit=10)
     monkeypatch.setattr(selectors, "PROBE_BUDGET", 5)
+    monkeypatch.setattr(selectors, "SCAN_BUDGET", 1)  # not "few tags": the walk runs first
+    source, by_volume, by_reach = _answer(tid, f)
+    assert source == "tags"  # the GROUP BY of the match rows
+    assert (by_volume, by_reach) == _expected(facts, followers, f, world.a.query.pk)
+    f = _filters(FIRST, DAYS, language="en", limit=10)
     source, by_volume, by_reach = _answer(tid, f)
     assert source == "raw"
-    assert (by_volume, by_reach) == _expected(facts, followers, f, world.a.query.pk)
+    assert (by_volume, by_reach) == _expected(facts, followers, f, None)
 
 
 def test_a_filtered_walk_that_reads_too_many_rows_answers_from_the_group_by(crowd, monkeypatch):
-    """Under a filter the index does not carry (a query, a topic), every range mention of a
-    walked author is read: past SCAN_BUDGET of them the GROUP BY answers. Unfiltered, or under
-    the platform and language the index carries, the count is index-only and the budget does
-    not apply."""
+    """Under filters no index carries (a query and a topic), every range mention of a walked
+    author is read: past SCAN_BUDGET of them the GROUP BY answers. Unfiltered, under the
+    platform and language the mention index carries, or under a query or a topic (counted
+    from the tag rows), the count is index-only and the budget does not apply."""
     world, facts, followers = crowd
     tid = world.a.tenant.pk
     monkeypatch.setattr(selectors, "SCAN_BUDGET", 50)
-    query_id = world.a.query.pk
-    f = _filters(FIRST, DAYS, queries=(query_id,), limit=10)
+    query_id, topic_id = world.a.query.pk, world.a.crowd_topic.pk
+    f = _filters(FIRST, DAYS, queries=(query_id,), topic=topic_id, limit=10)
     source, by_volume, by_reach = _answer(tid, f)
     assert source == "raw" and by_volume
-    assert (by_volume, by_reach) == _expected(facts, followers, f, query_id)
-    for carried in (_filters(FIRST, DAYS, limit=10), _filters(FIRST, DAYS, language="en", limit=10),
-                    _filters(FIRST, DAYS, platform="mastodon", language="fr", limit=10)):
+    assert (by_volume, by_reach) == _expected(facts, followers, f, query_id, topic=True)
+    for carried, query, topic in ((_filters(FIRST, DAYS, limit=10), None, False),
+                                  (_filters(FIRST, DAYS, language="en", limit=10), None, False),
+                                  (_filters(FIRST, DAYS, platform="mastodon", language="fr", limit=10), None, False),
+                                  (_filters(FIRST, DAYS, queries=(query_id,), limit=10), query_id, False),
+                                  (_filters(FIRST, DAYS, topic=topic_id, limit=10), None, True)):
         source, by_volume, by_reach = _answer(tid, carried)
         assert source == "author-walk" and by_volume
-        assert (by_volume, by_reach) == _expected(facts, followers, carried, None)
+        assert (by_volume, by_reach) == _expected(facts, followers, carried, query, topic=topic)
 
 
 def test_the_index_carries_every_column_the_walks_platform_and_language_filters_read(db):

@@ -23,8 +23,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "parent_external_id", "conversation_external_id", "is_own", "is_repost", "is_edited", "is_deleted", "raw",
         "detected_language", "sentiment", "sentiment_confidence", "sentiment_scores", "nlp_model_version",
         "needs_review", "tagged_at", "review_reasons", "sentiment_source", "entities"),
-    "listening_mentionmatch": ("id", "tenant_id", "mention_id", "query_id"),
-    "listening_mentiontopic": ("id", "tenant_id", "mention_id", "topic_id", "source", "score"),
+    "listening_mentionmatch": ("id", "tenant_id", "mention_id", "query_id", "mention_author_id", "mention_created_at",
+                               "mention_language"),
+    "listening_mentiontopic": ("id", "tenant_id", "mention_id", "topic_id", "source", "score", "mention_author_id",
+                               "mention_created_at", "mention_language"),
     "inbox_conversation": (
         "id", "tenant_id", "number", "platform", "thread_key", "status", "priority", "author_id", "assignee_id",
         "department_id", "tags", "preview", "sentiment", "needs_review", "message_count", "first_message_at",

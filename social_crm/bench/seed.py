@@ -62,6 +62,8 @@ class IdBlocks:
 
 # The statement and row triggers of inbox/migrations/0005_care_facts.py that a COPY fires.
 CARE_TRIGGERS = (("inbox_message", "message_care_insert"), ("inbox_conversation", "conversation_care_insert"))
+# The row triggers of listening/migrations/0008_mention_facts_on_tags.py that copy a mention's facts.
+TAG_TRIGGERS = (("listening_mentionmatch", "mention_match_facts"), ("listening_mentiontopic", "mention_topic_facts"))
 
 
 def tenant_volumes(mentions: int, tenants: int) -> list[int]:
@@ -117,7 +119,8 @@ def seed(conn, *, tenants: int = 3, mentions: int = 2_000_000, days: int = 365, 
         conn.execute("ALTER TABLE listening_mention DISABLE TRIGGER mention_author_count_insert")
         # The care facts (inbox migration 0005) likewise: its statement triggers would look up
         # every batch's conversations in tables whose indexes are dropped. Computed once below.
-        for table, trigger in CARE_TRIGGERS:
+        # And the tags' copies of their mention (listening migration 0008): the rows carry them.
+        for table, trigger in (*CARE_TRIGGERS, *TAG_TRIGGERS):
             conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
         with indexes_deferred(conn, list(rows.TABLES), report):
             out = Tables(conn, rows.COLUMNS, report)
@@ -126,7 +129,7 @@ def seed(conn, *, tenants: int = 3, mentions: int = 2_000_000, days: int = 365, 
                 _inbox_counter(conn, setup.tenant_id, numbers)
             out.flush_all()
         conn.execute("ALTER TABLE listening_mention ENABLE TRIGGER mention_author_count_insert")
-        for table, trigger in CARE_TRIGGERS:
+        for table, trigger in (*CARE_TRIGGERS, *TAG_TRIGGERS):
             conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
         started = time.monotonic()
         tenant_ids = [s.tenant_id for s in setups]
@@ -178,11 +181,15 @@ def _seed_tenant(out: Tables, ids: IdBlocks, setup, index: int, n: int, start: f
         post.author.last_seen = post.t
         post.author.mentions += 1
         out.add("listening_mention", _mention_row(rng, tid, setup, post, parent, conversation))
+        # The mention's facts on its tags (MentionFacts), as the tags' trigger copies them: the
+        # language is the NLP one (body.lang), which the platform's never overrides.
+        facts = (post.author.id, rows.at(post.t), post.body.lang)
         for query_id in query_ids:
-            out.add("listening_mentionmatch", (ids.take("listening_mentionmatch"), tid, post.mention_id, query_id))
+            out.add("listening_mentionmatch", (ids.take("listening_mentionmatch"), tid, post.mention_id, query_id,
+                                               *facts))
         for topic_id in topic_ids:
             out.add("listening_mentiontopic", (ids.take("listening_mentiontopic"), tid, post.mention_id, topic_id,
-                                               "rule", 1.0))
+                                               "rule", 1.0, *facts))
         sim.mention(post, parent, conversation, topic_ids, query_ids)
         report.mentions += 1
     sim.finish()
