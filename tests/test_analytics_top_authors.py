@@ -195,8 +195,8 @@ def test_under_a_query_or_a_topic_the_tag_rows_give_the_exact_rankings(crowd, mo
     assert expected[0] and expected[1]  # the case is not vacuous
     both = bool(queries) and topic
     assert _answer(tid, f) == ("author-walk" if both else "tags", *expected)
-    monkeypatch.setattr(selectors, "SCAN_BUDGET", 1)  # never "few": the walk over the tag rows
-    assert _answer(tid, f) == ("raw" if both else "author-walk", *expected)
+    monkeypatch.setattr(selectors, "FEW_TAGS", 1)  # never "few": the walk over the tag rows
+    assert _answer(tid, f) == ("author-walk", *expected)
     assert _answer(tid, f, source="raw") == ("raw", *expected)
 
 
@@ -205,7 +205,7 @@ def test_a_walk_past_its_budget_answers_from_the_group_by(crowd, monkeypatch):
     tid = world.a.tenant.pk
     f = _filters(FIRST, DAYS, language="en", queries=(world.a.query.pk,), limit=10)
     monkeypatch.setattr(selectors, "PROBE_BUDGET", 5)
-    monkeypatch.setattr(selectors, "SCAN_BUDGET", 1)  # not "few tags": the walk runs first
+    monkeypatch.setattr(selectors, "FEW_TAGS", 1)  # not "few tags": the walk runs first
     source, by_volume, by_reach = _answer(tid, f)
     assert source == "tags"  # the GROUP BY of the match rows
     assert (by_volume, by_reach) == _expected(facts, followers, f, world.a.query.pk)
@@ -223,6 +223,7 @@ def test_a_filtered_walk_that_reads_too_many_rows_answers_from_the_group_by(crow
     world, facts, followers = crowd
     tid = world.a.tenant.pk
     monkeypatch.setattr(selectors, "SCAN_BUDGET", 50)
+    monkeypatch.setattr(selectors, "FEW_TAGS", 50)  # a query's or a topic's rows are not "few": the walk
     query_id, topic_id = world.a.query.pk, world.a.crowd_topic.pk
     f = _filters(FIRST, DAYS, queries=(query_id,), topic=topic_id, limit=10)
     source, by_volume, by_reach = _answer(tid, f)
