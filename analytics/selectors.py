@@ -288,9 +288,10 @@ def top_terms(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
 
 
 # top_authors walks the tenant's authors in order and counts each one's mentions in the range
-# through mention_author_created_idx; past this many authors, or (under a filter the index does
-# not carry) past this many of their range mentions read, the plain GROUP BY over the range is
-# cheaper (a filter few of the busiest authors match), so it answers instead.
+# through mention_author_created_idx (under a query or a topic: their tag rows' index); past
+# this many authors, or (under a query and a topic, which no index carries together) past this
+# many of their range mentions read, the plain GROUP BY over the range is cheaper (a filter few
+# of the busiest authors match), so it answers instead.
 PROBE_BUDGET = 3000
 SCAN_BUDGET = 60_000
 # Under a query or a topic, a range with fewer tag rows than this is counted by one GROUP BY of
@@ -309,8 +310,10 @@ def top_authors(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
     they ever had, an upper bound of their count in any range under any filter), their range
     counts taken batch by batch, until no later author's bound can reach the ``limit``-th count
     (Fagin's threshold algorithm); the by-reach list walks authors by followers until
-    ``limit`` of them have a mention in the range. ``source="raw"`` (or a walk longer than
-    ``PROBE_BUDGET`` authors) is one GROUP BY over the range's mentions. The tenant's own
+    ``limit`` of them have a mention in the range. Under one query or topic filter the counts
+    are of the authors' tag rows (``_tag_rows``), and a range with few of them is one GROUP BY
+    of those rows (``"tags"``). ``source="raw"`` (or a walk longer than ``PROBE_BUDGET``
+    authors) is one GROUP BY over the range's mentions (or tag rows). The tenant's own
     accounts (connected accounts marked as its own) never rank: the brand is not its own
     influencer."""
     params = {**_params(tenant_id, f), "own": _own_author_ids(tenant_id)}
