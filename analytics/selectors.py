@@ -405,13 +405,14 @@ def _grouped(params: dict, f: Filters, *, tags: _Tags | None = None) -> dict[str
     """Both rankings' author ids from one GROUP BY over the range's mentions, or over their tag
     rows (``tags``)."""
     if tags:
-        platform = "AND a.platform = %(platform)s" if f.platform else ""
+        # The tag rows have no platform: under one, the authors of the others are left out.
+        platform = ("JOIN listening_author a ON a.tenant_id = %(t)s AND a.id = g.author_id "
+                    "AND a.platform = %(platform)s") if f.platform else ""
         per_author = f"""
             SELECT g.author_id, g.mentions FROM (
                 SELECT x.mention_author_id AS author_id, {tags.count} AS mentions FROM {tags.table} x
                 WHERE {tags.where} AND x.mention_author_id IS NOT NULL
-                  AND x.mention_author_id <> ALL(%(own)s::bigint[]) GROUP BY 1) AS g
-            {"JOIN listening_author a ON a.tenant_id = %(t)s AND a.id = g.author_id " + platform if platform else ""}"""
+                  AND x.mention_author_id <> ALL(%(own)s::bigint[]) GROUP BY 1) AS g {platform}"""
     else:
         source = _department_mentions_sql(f) if f.department else f"listening_mention m WHERE {_raw_where(f)}"
         per_author = f"""

@@ -200,9 +200,9 @@ class MentionFacts(models.Model):
     that tags it (a query match, a topic), so top authors under a query or a topic count from
     one index of the tag without reading the mentions. The database keeps them (migration
     0008): a trigger copies them from the mention on every insert (whatever the writer passed)
-    and on an update that changes the mention id, another rewrites them when the mention's
-    author, date or language changes. Only the bench seeder, with the trigger disabled, writes
-    them itself. Never set them in Python."""
+    and on an update that sets the mention id (as save() does); another rewrites them when the
+    mention's author, date or language changes. Only the bench seeder, with the trigger
+    disabled, writes them itself. Never set them in Python."""
 
     mention_author_id = models.BigIntegerField(null=True, blank=True, editable=False)
     mention_created_at = models.DateTimeField(null=True, blank=True, editable=False)

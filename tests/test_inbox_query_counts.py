@@ -122,11 +122,12 @@ def test_the_bench_measures_every_case_on_a_small_seed():
             "FROM listening_author a WHERE a.tenant_id = ANY(%s)", [tenant_ids]).fetchone() == (0, 4000)
         # The tags' copies of their mention (listening migration 0008) are written by the seeder
         # with their trigger off: what the trigger would have copied, on every tag row.
+        from analytics.selectors import LANGUAGE_SQL
+
         for table in ("listening_mentionmatch", "listening_mentiontopic"):
             wrong, tags = conn.execute(
                 f"SELECT count(*) FILTER (WHERE (x.mention_author_id, x.mention_created_at, x.mention_language) "
-                "IS DISTINCT FROM (m.author_id, m.created_at, COALESCE(NULLIF(m.detected_language, ''), "
-                "left(lower(split_part(m.language, '-', 1)), 8)))), count(*) "
+                f"IS DISTINCT FROM (m.author_id, m.created_at, {LANGUAGE_SQL})), count(*) "
                 f"FROM {table} x JOIN listening_mention m ON m.tenant_id = x.tenant_id AND m.id = x.mention_id "
                 "WHERE x.tenant_id = ANY(%s)", [tenant_ids]).fetchone()
             assert wrong == 0 and tags > 100, (table, wrong, tags)

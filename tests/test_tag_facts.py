@@ -5,20 +5,29 @@ else leaves the tags alone; the other tenant's tags are never touched."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 from django.db import connection
 
+from analytics import selectors
 from listening.connectors.base import Page
 from listening.ingest import ingest_page
-from listening.models import Author, Mention, MentionMatch, MentionTopic, Topic
+from listening.models import Author, Mention, MentionTopic, Topic
 from listening.nlp.topic_actions import set_mention_topic, write_topics
 from listening.nlp.topics import TopicHit
 from social_crm.tenancy.scope import tenant_context
 
 from .test_analytics_rollups import START, _mention
 
-LANGUAGE = "COALESCE(NULLIF(m.detected_language, ''), left(lower(split_part(m.language, '-', 1)), 8))"
+LANGUAGE = selectors.LANGUAGE_SQL  # the language the dashboards filter on (alias m)
+
+
+def test_the_triggers_copy_the_language_the_dashboards_filter_on():
+    """The migration spells the expression itself (a migration does not import app code): the
+    same one as the selectors'."""
+    migration = importlib.import_module("listening.migrations.0008_mention_facts_on_tags")
+    assert migration.LANGUAGE.format(m="m") == selectors.LANGUAGE_SQL
 
 
 def _tags(tid) -> dict[tuple[str, int, int], tuple]:
