@@ -90,12 +90,13 @@ def _build_rollups(tenants) -> None:
         # the dashboard's reads be index-only scans.
         # The mention and author tables too: top-authors counts through an index of the mentions.
         # And the conversations: care reads them from covering indexes, and the seeder's last
-        # step (the care facts) rewrote a third of them. The query matches and topic tags: top
-        # authors under a query or a topic count from their indexes.
+        # step (the care facts) rewrote a third of them. The query matches, topic tags and
+        # messages (their department copies: the seeder's step before): top authors under a
+        # query, a topic or a department count from their indexes.
         cursor.execute("VACUUM ANALYZE analytics_mentionrollup, analytics_topicrollup, analytics_termrollup, "
                        "listening_mention, listening_author, inbox_conversation, listening_mentionmatch, "
-                       "listening_mentiontopic")
-    print(f"VACUUM ANALYZE of the rollup, mention, author, conversation and tag tables in "
+                       "listening_mentiontopic, inbox_message")
+    print(f"VACUUM ANALYZE of the rollup, mention, author, conversation, tag and message tables in "
           f"{time.monotonic() - started:.1f}s", flush=True)
 
 

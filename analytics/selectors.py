@@ -64,9 +64,11 @@ def _raw_filters(f: Filters, *, query_join: bool = False) -> list[str]:
         where.append("EXISTS (SELECT 1 FROM listening_mentiontopic mt WHERE mt.tenant_id = %(t)s "
                      "AND mt.mention_id = m.id AND mt.topic_id = %(topic)s)")
     if f.department:
+        # An inbound message of one of the department's conversations (the brand's published
+        # replies are messages too, but they are not what people said to the department).
         where.append("EXISTS (SELECT 1 FROM inbox_message msg JOIN inbox_conversation c ON c.tenant_id = %(t)s "
                      "AND c.id = msg.conversation_id WHERE msg.tenant_id = %(t)s AND msg.mention_id = m.id "
-                     "AND c.department_id = %(department)s)")
+                     "AND msg.direction = 'in' AND c.department_id = %(department)s)")
     return where
 
 
@@ -372,9 +374,10 @@ def _department_mentions_sql(f: Filters) -> str:
 
 @dataclass(frozen=True)
 class _Tags:
-    """The tag rows (query matches or topic tags, alias x) that carry the filters with the
-    mention's author, date and language (listening.models.MentionFacts): under one kind of
-    tag filter (not both, no department) top authors count from their index alone."""
+    """The rows that tag a mention with the filter and carry its author, date and language
+    (listening.models.MentionFacts), alias x: query matches, topic tags, or the inbound
+    messages of a department's conversations. Under one of those filters (one kind only) top
+    authors count from their index alone."""
 
     table: str
     where: str  # the tenant, the tag filter, the range, the language
@@ -382,10 +385,14 @@ class _Tags:
 
 
 def _tag_rows(f: Filters) -> _Tags | None:
-    if f.department or bool(f.queries) == bool(f.topic):
+    if sum(map(bool, (f.queries, f.topic, f.department))) != 1:
         return None
-    table, tag = (("listening_mentionmatch", "x.query_id = ANY(%(queries)s)") if f.queries
-                  else ("listening_mentiontopic", "x.topic_id = %(topic)s"))
+    if f.queries:
+        table, tag = "listening_mentionmatch", "x.query_id = ANY(%(queries)s)"
+    elif f.topic:
+        table, tag = "listening_mentiontopic", "x.topic_id = %(topic)s"
+    else:  # an inbound mention is in one conversation at most: each counts once
+        table, tag = "inbox_message", "x.conversation_department_id = %(department)s AND x.direction = 'in'"
     where = [f"x.tenant_id = %(t)s AND {tag}", "x.mention_created_at >= %(lo)s AND x.mention_created_at < %(hi)s"]
     if f.language:
         where.append("x.mention_language = %(language)s")
@@ -442,8 +449,9 @@ _WALKS = {  # ranking -> the order of the walk (an index of listening_author eac
 def _walked(params: dict, f: Filters, *, tags: _Tags | None = None) -> dict[str, list[int]] | None:
     """Both rankings by walking the authors (top_authors); None when the GROUP BY is cheaper:
     past ``PROBE_BUDGET`` authors, past ``SCAN_BUDGET`` range mentions read under filters no
-    index carries (a query and a topic), or under a department (a join per mention read)."""
-    if f.department:
+    index carries (a query and a topic), or under a department with a query or a topic (a join
+    per mention read)."""
+    if f.department and not tags:
         return None
     limit, filters = params["limit"], _raw_filters(f)
     platform = "AND a.platform = %(platform)s" if f.platform else ""

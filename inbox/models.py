@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from listening.models import MentionFacts
 from social_crm.tenancy.models import TenantOwned
 
 
@@ -128,8 +129,16 @@ class DeliveryStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-class Message(TenantOwned):
-    """A mention in a conversation (inbound) or the brand's reply (outbound)."""
+class Message(TenantOwned, MentionFacts):
+    """A mention in a conversation (inbound) or the brand's reply (outbound).
+
+    An inbound message carries its mention's author, date and language (MentionFacts) and its
+    conversation's current department (``conversation_department_id``), so top authors under a
+    department count from one index of the messages (``message_department_author_idx``) without
+    reading the conversations or the mentions. The database keeps them (migration 0006): a
+    trigger copies them on insert and on an update that sets the mention, the conversation or
+    the direction (as save() does); others rewrite them when the conversation's department or
+    the mention's facts change. Outbound messages carry none. Never set them in Python."""
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, db_constraint=False,
                                      related_name="messages")
@@ -159,6 +168,7 @@ class Message(TenantOwned):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)  # inbound: when it was posted
     sent_at = models.DateTimeField(null=True, blank=True)
+    conversation_department_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -171,6 +181,10 @@ class Message(TenantOwned):
             # Replies waiting for approval or failed (the approvals page, the retry list).
             models.Index(fields=["tenant", "delivery_status", "created_at"], name="message_outbound_status_idx",
                          condition=models.Q(direction="out")),
+            # A department's inbound mentions per author in a range, index-only (top authors).
+            models.Index(fields=["tenant", "conversation_department_id", "mention_author_id", "mention_created_at"],
+                         include=["mention_language", "mention"], name="message_department_author_idx",
+                         condition=models.Q(direction="in")),
         ]
 
 

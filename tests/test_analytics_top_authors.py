@@ -256,11 +256,14 @@ def test_the_index_carries_every_column_the_walks_platform_and_language_filters_
     assert read <= carried, read - carried
 
 
-def test_a_department_filter_ranks_the_mentions_of_the_departments_conversations(crowd):
+def test_a_department_filter_ranks_the_mentions_of_the_departments_conversations(crowd, monkeypatch):
     """Under a department, the mentions that are inbound messages of the department's
-    conversations (read from the conversations' side): the same rankings as a count done here
-    and as the per-mention EXISTS of the other series; other departments', tenant B's and
-    out-of-range conversations do not count."""
+    conversations, counted from the messages' copies of their mention and of the conversation's
+    department (inbox migration 0006): by their GROUP BY when few, by the walk otherwise, with a
+    platform or a language too. The same rankings as a count done here, as the GROUP BY read
+    from the conversations' side and as the per-mention EXISTS of the other series; other
+    departments', tenant B's and out-of-range conversations do not count; a conversation sent
+    to another department takes its mentions along."""
     from dataclasses import replace
 
     from inbox.models import Conversation, Message
@@ -274,28 +277,38 @@ def test_a_department_filter_ranks_the_mentions_of_the_departments_conversations
         by_author: dict[int, list] = {}
         for m in mentions[::2]:
             by_author.setdefault(m.author_id, []).append(m)
-        in_department, number = set(), 1000
+        conversations, number = [], 1000
         for author_id, own in by_author.items():
             own.sort(key=lambda m: m.created_at)
             for start in range(0, len(own), 5):
                 chunk, number = own[start:start + 5], number + 1
-                department = (service, legal, None)[number % 3]
                 c = Conversation.objects.create(
                     tenant_id=tid, number=number, platform="x", thread_key=f"t:{number}", author_id=author_id,
-                    department_id=department, first_message_at=chunk[0].created_at, last_message_at=chunk[-1].created_at)
+                    department_id=(service, legal, None)[number % 3], first_message_at=chunk[0].created_at,
+                    last_message_at=chunk[-1].created_at)
                 Message.objects.bulk_create([Message(tenant_id=tid, conversation=c, direction="in", mention=m,
                                                      created_at=m.created_at) for m in chunk])
-                if department == service:
-                    in_department.update(m.pk for m in chunk)
+                conversations.append((c, {m.pk for m in chunk}))
+        # Sent elsewhere after its messages were written: one conversation in three of legal's.
+        moved = [c for c, _ids in conversations if c.department_id == legal][::3]
+        Conversation.objects.filter(tenant_id=tid, pk__in=[c.pk for c in moved]).update(department_id=service)
+        for c in moved:
+            c.department_id = service
+        in_department = {pk for c, ids in conversations if c.department_id == service for pk in ids}
         pk_of = {m.pk: m for m in mentions}
-    assert len(in_department) > 100
-    for first, days in ((FIRST, DAYS), (FIRST + timedelta(days=3), 2)):
-        f = _filters(first, days, department=service, limit=10)
-        kept = [fact for fact, m in zip(facts, mentions, strict=True) if m.pk in in_department]
-        assert all(pk_of[m.pk].author_id == fact[0] for fact, m in zip(facts, mentions, strict=True))
-        source, by_volume, by_reach = _answer(tid, f)
-        assert source == "raw" and by_volume
-        assert (by_volume, by_reach) == _expected(kept, followers, f, None)
+    assert len(in_department) > 100 and moved
+    kept = [fact for fact, m in zip(facts, mentions, strict=True) if m.pk in in_department]
+    assert all(pk_of[m.pk].author_id == fact[0] for fact, m in zip(facts, mentions, strict=True))
+    for first, days, platform, language in ((FIRST, DAYS, "", ""), (FIRST + timedelta(days=3), 2, "", ""),
+                                            (FIRST, DAYS, "mastodon", ""), (FIRST, DAYS, "", "fr")):
+        f = _filters(first, days, department=service, platform=platform, language=language, limit=10)
+        expected = _expected(kept, followers, f, None)
+        assert expected[0] and expected[1]  # the case is not vacuous
+        assert _answer(tid, f) == ("tags", *expected)
+        monkeypatch.setattr(selectors, "FEW_TAGS", 1)  # never "few": the walk over the messages
+        assert _answer(tid, f) == ("author-walk", *expected)
+        monkeypatch.undo()
+        assert _answer(tid, f, source="raw") == ("raw", *expected)
         with tenant_context(tid):  # the per-mention EXISTS the other series use: the same rows
             exists = selectors._rows(
                 f"SELECT m.author_id, count(*) AS n FROM listening_mention m WHERE {selectors._raw_where(f)} "
@@ -304,7 +317,11 @@ def test_a_department_filter_ranks_the_mentions_of_the_departments_conversations
                 f"SELECT m.author_id, count(*) AS n FROM {selectors._department_mentions_sql(f)} GROUP BY 1",
                 selectors._params(tid, f))
         assert sorted((r["author_id"], r["n"]) for r in exists) == sorted((r["author_id"], r["n"]) for r in joined)
-    assert _answer(tid, replace(_filters(FIRST, DAYS, limit=10), department=legal))[1] != by_volume
+    # A department and a topic: no index carries both, the mentions are read.
+    f = _filters(FIRST, DAYS, department=service, topic=world.a.crowd_topic.pk, limit=10)
+    expected = _expected(kept, followers, f, None, topic=True)
+    assert expected[0] and _answer(tid, f) == ("raw", *expected)
+    assert _answer(tid, replace(_filters(FIRST, DAYS, limit=10), department=legal))[1] != expected[0]
 
 
 def test_the_other_tenants_authors_never_rank(crowd):

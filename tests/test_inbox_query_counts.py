@@ -131,6 +131,21 @@ def test_the_bench_measures_every_case_on_a_small_seed():
                 f"FROM {table} x JOIN listening_mention m ON m.tenant_id = x.tenant_id AND m.id = x.mention_id "
                 "WHERE x.tenant_id = ANY(%s)", [tenant_ids]).fetchone()
             assert wrong == 0 and tags > 100, (table, wrong, tags)
+        # And the inbound messages' copies of their mention and of their conversation's final
+        # department (inbox migration 0006); outbound messages carry none.
+        wrong, inbound, in_department = conn.execute(
+            f"SELECT count(*) FILTER (WHERE (x.mention_author_id, x.mention_created_at, x.mention_language, "
+            f"x.conversation_department_id) IS DISTINCT FROM (m.author_id, m.created_at, {LANGUAGE_SQL}, "
+            "c.department_id)), count(*), count(x.conversation_department_id) FROM inbox_message x "
+            "JOIN listening_mention m ON m.tenant_id = x.tenant_id AND m.id = x.mention_id "
+            "JOIN inbox_conversation c ON c.tenant_id = x.tenant_id AND c.id = x.conversation_id "
+            "WHERE x.tenant_id = ANY(%s) AND x.direction = 'in'", [tenant_ids]).fetchone()
+        assert wrong == 0 and inbound > 100 and in_department > 10, (wrong, inbound, in_department)
+        assert conn.execute(
+            "SELECT count(*) FILTER (WHERE x.mention_author_id IS NOT NULL OR x.mention_created_at IS NOT NULL "
+            "OR x.conversation_department_id IS NOT NULL OR x.mention_language <> ''), count(*) > 0 "
+            "FROM inbox_message x WHERE x.tenant_id = ANY(%s) AND x.direction = 'out'", [tenant_ids]).fetchone() \
+            == (0, True)
         # Its care triggers are off during the load too; the facts are computed once at its end.
         wrong, answered = conn.execute(
             "SELECT count(*) FILTER (WHERE c.care_answered_at IS DISTINCT FROM LEAST(c.first_response_at, "

@@ -201,8 +201,10 @@ class InboxSim:
             c.resolve_at = post.t + 3600 * math.exp(self.rng.gauss(math.log(10), 1.0))
             c.closed_as = "closed" if self.rng.random() < 0.45 else "resolved"
         message_id = self.ids.take("inbox_message")
+        # The mention's facts, as the message trigger copies them (inbox migration 0006); the
+        # conversation's department is only known at the end: the seeder copies it then.
         self.out.add("inbox_message", (message_id, self.tid, c.id, "in", post.mention_id, "", None, None, "", "", "",
-                                       0, at(post.t), None))
+                                       0, at(post.t), None, post.author.id, at(post.t), post.body.lang))
         self.by_message[(post.platform, post.external_id)] = c
         if post.t >= c.last_in:
             c.preview, c.sentiment, c.last_in = post.text[:300], m.sentiment, post.t
@@ -275,7 +277,7 @@ class InboxSim:
         written = post.t - 60 * self.rng.uniform(1, 6)
         self.out.add("inbox_message", (self.ids.take("inbox_message"), self.tid, c.id, "out", post.mention_id,
                                        post.text, agent, None, "sent", post.external_id, "", 1, at(written),
-                                       at(post.t)))
+                                       at(post.t), None, None, ""))
         c.count += 1
         c.last = max(c.last, post.t)
         c.first_response = post.t if c.first_response is None else min(c.first_response, post.t)
