@@ -127,3 +127,37 @@ def test_deleting_or_moving_messages_and_clearing_the_stamp_recompute_the_facts(
         Conversation.objects.filter(tenant_id=tid, pk=other.conversation_id).update(first_response_at=None)
     assert facts(tid, other.conversation_id) == (None, None, None)
     assert facts(world.b.tenant.pk, b_first.conversation_id) == (T0 + timedelta(minutes=1), "positive", None)
+
+
+def test_the_durations_and_breach_flags_follow_every_write_of_the_conversation(world):
+    """The generated columns the care statement reads (inbox migration 0007): seconds from the
+    opening to the first answer and to the resolution (NULL without one, 0 for a reply dated
+    before the opening), and the SLA breaches recorded; recomputed by PostgreSQL on every write,
+    whoever writes (the care facts' trigger, the ORM's save(), a bulk update)."""
+    tid = world.a.tenant.pk
+
+    def columns(pk):
+        with tenant_context(tid), connection.cursor() as cur:
+            cur.execute("SELECT care_fr_seconds, care_res_seconds, care_fr_breached, care_res_breached "
+                        "FROM inbox_conversation WHERE tenant_id = %s AND id = %s", [tid, pk])
+            return cur.fetchone()
+
+    with tenant_context(tid):
+        c = Conversation.objects.create(tenant_id=tid, number=900, platform="x", thread_key="t:900",
+                                        first_message_at=T0, last_message_at=T0)
+    assert columns(c.pk) == (None, None, False, False)
+    with tenant_context(tid):
+        Conversation.objects.filter(tenant_id=tid, pk=c.pk).update(first_response_at=T0 + timedelta(minutes=90))
+    assert columns(c.pk) == (5400.0, None, False, False), "the care facts' trigger sets the answer"
+    with tenant_context(tid):
+        c = Conversation.objects.get(tenant_id=tid, pk=c.pk)
+        c.status, c.resolved_at, c.sla_breaches = "resolved", T0 + timedelta(hours=5, seconds=0.25), ["resolution"]
+        c.save()
+    assert columns(c.pk) == (5400.0, 18000.25, False, True)
+    with tenant_context(tid):
+        Conversation.objects.filter(tenant_id=tid, pk=c.pk).update(
+            first_response_at=T0 - timedelta(minutes=3), sla_breaches=["first_response", "resolution"])
+    assert columns(c.pk) == (0.0, 18000.25, True, True), "a reply dated before the opening counts as 0"
+    with tenant_context(tid):
+        Conversation.objects.filter(tenant_id=tid, pk=c.pk).update(status="open", resolved_at=None, sla_breaches=[])
+    assert columns(c.pk) == (0.0, None, False, False)
