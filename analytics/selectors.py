@@ -312,9 +312,9 @@ def top_authors(tenant_id: int, f: Filters, *, source: str = "auto") -> dict:
     they ever had, an upper bound of their count in any range under any filter), their range
     counts taken batch by batch, until no later author's bound can reach the ``limit``-th count
     (Fagin's threshold algorithm); the by-reach list walks authors by followers until
-    ``limit`` of them have a mention in the range. Under one query or topic filter the counts
-    are of the authors' tag rows (``_tag_rows``), and a range with few of them is one GROUP BY
-    of those rows (``"tags"``). ``source="raw"`` (or a walk longer than ``PROBE_BUDGET``
+    ``limit`` of them have a mention in the range. Under one query, topic or department filter
+    the counts are of the authors' tag rows (``_tag_rows``: matches, topic tags, inbound
+    messages), and a range with few of them is one GROUP BY of those rows (``"tags"``). ``source="raw"`` (or a walk longer than ``PROBE_BUDGET``
     authors) is one GROUP BY over the range's mentions (or tag rows). The tenant's own
     accounts (connected accounts marked as its own) never rank: the brand is not its own
     influencer."""
