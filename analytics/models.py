@@ -4,8 +4,10 @@ Each table holds, per tenant and UTC hour (``bucket``), the count of mentions an
 (followers of the author) and interactions (likes + shares + replies) for one combination of
 dimensions. They are derived data: ``analytics.rollups.refresh`` recomputes the hours a write
 touched from the raw rows, in the writer's transaction, and ``manage.py rebuild_rollups``
-recomputes a whole range. No unique key on purpose: a refresh deletes and re-inserts an hour in
-one statement, which a unique key would make order-dependent (see rollups.py).
+recomputes a whole range; ``analytics.rollups.add`` adds newly stored mentions to the
+``MentionRollup`` rows of their hours instead (ingestion), hence that table's unique key (query
+NULL included: NULLS NOT DISTINCT). The topic and term rollups have no unique key: only
+recomputes write them (a mention has no topics or entities before the NLP stage tags it).
 
 ``MentionRollup.query`` NULL is the row of *all* the mentions of that hour (each counted once);
 a row with a query counts the mentions that matched it, so a mention matching two queries is in
@@ -44,8 +46,12 @@ class MentionRollup(TenantOwned):
             # queries' rows (two thirds of the table).
             models.Index(fields=["tenant", "query", "bucket"], name="mention_rollup_read_idx",
                          include=["platform", "language", "sentiment", "mentions", "reach", "interactions"]),
-            # The refresh deletes every row of an hour, whatever the query.
-            models.Index(fields=["tenant", "bucket"], name="mention_rollup_hour_idx"),
+        ]
+        constraints = [
+            # One row per hour and combination: ingestion adds to it (ON CONFLICT ... DO UPDATE),
+            # and a recompute deletes every row of an hour, whatever the query, by its prefix.
+            models.UniqueConstraint(fields=["tenant", "bucket", "query", "platform", "language", "sentiment"],
+                                    name="mention_rollup_unique", nulls_distinct=False),
         ]
 
 

@@ -322,8 +322,11 @@ def ingest_page(tenant_id: int, *, platform: str, page: Page, source: str, accou
         if cursor_key is not None:
             _save_cursor(cursor, tenant_id, cursor_key, page.cursor)
         # The dashboards' rollups of the hours this page touched, last: the advisory locks it
-        # takes are then held for the shortest time (analytics/rollups.py).
-        rollups.refresh(tenant_id, result.stored_ids)
+        # takes are then held for the shortest time (analytics/rollups.py). The new mentions are
+        # added to their hours' rows, unless a deletion above recomputed hours of this page
+        # (anonymise_mentions), which counted the new mentions of those hours already: then
+        # every hour is recomputed (deletion markers are rare).
+        rollups.refresh(tenant_id, result.stored_ids, new_ids=() if deleted else result.inserted_ids)
         if result.inserted_ids:
             # Tag the new mentions once they are committed (edited ones: the backfill, see nlp.stage).
             from social_crm.webhooks.events import emit

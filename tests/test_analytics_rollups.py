@@ -222,3 +222,125 @@ def test_rebuild_rollups_refuses_bad_arguments(world, args):
 
     with pytest.raises(CommandError):
         call_command("rebuild_rollups", **args)
+
+
+def _null_row(tid, bucket=START, **filters):
+    with tenant_context(tid):
+        return MentionRollup.objects.get(tenant_id=tid, bucket=bucket, query=None, **filters)
+
+
+def test_new_mentions_are_added_to_their_hours_and_changed_ones_recompute_them(world):
+    tid = world.a.tenant.pk
+    dataset(tid)
+    # A wrong count planted in the first hour shows which way a page went: an add keeps it (and
+    # adds to it), a recompute replaces it by the raw GROUP BY.
+    with tenant_context(tid):
+        MentionRollup.objects.filter(tenant_id=tid, bucket=START, query=None).update(mentions=100)
+    new = Page(mentions=[_mention("a5", "Acme livraison en retard encore", 30, author="u-4", followers=7, likes=2)],
+               cursor={})
+    ingest_page(tid, platform="x", page=new, source="poll")
+    row = _null_row(tid)
+    assert (row.mentions, row.reach, row.interactions) == (101, 150 + 7, 6 + 2)  # added, not recomputed
+    with tenant_context(tid):  # the brand query's row of that hour was added to as well
+        assert MentionRollup.objects.get(tenant_id=tid, bucket=START, query=world.a.query).mentions == 3
+    # A page with a new mention and an edit in the same hour: the hour is recomputed, and the
+    # new mention is counted by the recompute only (not added on top).
+    page = Page(mentions=[_mention("a1", "Acme livraison en retard, colis perdu", 5, likes=40, shares=1),
+                          _mention("a6", "Acme livraison", 40, author="u-5", followers=3)], cursor={})
+    ingest_page(tid, platform="x", page=page, source="poll")
+    assert_rollups_match(tid)
+    assert _null_row(tid).mentions == 4
+    # New mentions in an hour of their own and in an hour another mention of the page recomputes.
+    page = Page(mentions=[_mention("a2", "Acme livraison super rapide merci", 20, likes=5),
+                          _mention("a7", "Acme retard", 50, author="u-6", followers=11),
+                          _mention("a8", "Acme livraison retard", 190, author="u-6", followers=11)], cursor={})
+    ingest_page(tid, platform="x", page=page, source="poll")
+    assert_rollups_match(tid)
+    assert _null_row(tid, bucket=START + timedelta(hours=3)).mentions == 1
+
+
+def test_a_new_mention_deleted_in_its_own_page_is_counted_once(world):
+    tid = world.a.tenant.pk
+    dataset(tid)
+    page = Page(mentions=[_mention("a9", "Acme livraison en retard", 10, author="u-7", followers=5),
+                          _mention("a10", "Acme livraison", 15, author="u-8", followers=9),
+                          MentionData(external_id="a9", text="", created_at=None, is_deleted=True)], cursor={})
+    ingest_page(tid, platform="x", page=page, source="poll")
+    assert_rollups_match(tid)
+    assert _null_row(tid).mentions == 4
+
+
+def _waiting_on(pid_of_other: int, lock_type: str) -> bool:
+    from django.db import connections
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT wait_event FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+                       [pid_of_other])
+        row = cursor.fetchone()
+    return row is not None and row[0] == lock_type
+
+
+def _in_thread(work):
+    """Run work() in a thread on its own database connection; returns (thread, its pid, result)."""
+    import threading
+
+    from django.db import connection
+
+    box, started = {}, threading.Event()
+
+    def run():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                box["pid"] = cursor.fetchone()[0]
+            started.set()
+            box["result"] = work()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            box["error"] = exc
+            started.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(30)
+    return thread, box
+
+
+def _wait_for(predicate, seconds=30.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])  # the flush runs as the owner
+@pytest.mark.parametrize("second", ["add", "recompute"])
+def test_concurrent_pages_of_one_hour_count_every_mention_once(committed_world, second):
+    """Two transactions write the same hour at once: the second meets the first's uncommitted add
+    (on a rollup row's lock when it adds too, on the hour's advisory lock when it recomputes),
+    waits for its commit, and the hour ends up equal to the raw rows."""
+    from django.db import transaction
+
+    tid = committed_world.a.tenant.pk
+    dataset(tid)
+    first = Page(mentions=[_mention("c1", "Acme livraison en retard", 10, author="u-9", followers=13)], cursor={})
+    if second == "add":
+        other = Page(mentions=[_mention("c2", "Acme livraison lente", 12, author="u-10", followers=17)], cursor={})
+        lock = "transactionid"  # the rollup row the first transaction updated
+    else:  # an edit of a stored mention of that hour: a recompute, which needs the hour alone
+        other = Page(mentions=[_mention("a2", "Acme livraison super rapide merci", 20, author="u-2", followers=50,
+                                        likes=9, replies=2)], cursor={})
+        lock = "advisory"
+    with transaction.atomic():
+        ingest_page(tid, platform="x", page=first, source="poll")
+        thread, box = _in_thread(lambda: ingest_page(tid, platform="x", page=other, source="poll"))
+        assert _wait_for(lambda: _waiting_on(box["pid"], lock)), "the second page never waited for the first"
+    thread.join(30)
+    assert not thread.is_alive() and "error" not in box, box.get("error")
+    assert_rollups_match(tid)
+    assert _null_row(tid).mentions == (4 if second == "add" else 3)
