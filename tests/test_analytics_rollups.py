@@ -281,7 +281,8 @@ def _waiting_on(pid_of_other: int, lock_type: str) -> bool:
 
 
 def _in_thread(work):
-    """Run work() in a thread on its own database connection; returns (thread, its pid, result)."""
+    """Run work() in a thread on its own database connection; returns the thread and a box that
+    holds its backend pid, then work()'s result or error."""
     import threading
 
     from django.db import connection
@@ -304,6 +305,8 @@ def _in_thread(work):
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     assert started.wait(30)
+    if "pid" not in box:  # the thread failed before its work: show why, not a KeyError
+        raise box["error"]
     return thread, box
 
 
