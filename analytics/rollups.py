@@ -1,10 +1,11 @@
 """Keeping the hourly rollups (analytics.models) equal to the raw mentions.
 
-``refresh(tenant_id, mention_ids, new_ids=...)`` is called by every write that changes what a
-rollup counts, inside the writer's transaction, so a rollup is never ahead of or behind its
-mentions:
+``refresh(tenant_id, mention_ids)`` (or ``count(tenant_id, recompute_hours=..., new=...)``) is
+called by every write that changes what a rollup counts, inside the writer's transaction, so a
+rollup is never ahead of or behind its mentions:
 
-* ``listening.ingest.ingest_page``: new mentions, edits that refresh metrics or the author;
+* ``listening.ingest.ingest_page`` (``count``): new mentions, edits that refresh metrics or the
+  author;
 * ``listening.nlp.stage.tag_mentions`` and ``topic_actions.retopic_batch``: language,
   sentiment, topics, entities;
 * ``topic_actions.set_mention_topic`` and ``nlp.corrections.correct_sentiment``: a person's word;
@@ -17,11 +18,12 @@ Two ways to keep an hour right:
   fall in, a second inserts the GROUP BY of the raw rows of those hours. A mention's hour never
   changes (``created_at`` is the platform's), so moving a mention between sentiments, languages
   or topics is a recompute of its hour. Its cost is the size of the hours, not of the change.
-* **Add** (``new_ids``: mentions inserted by this transaction and not counted by any refresh of
-  it yet): their counts are added to the mention rollup rows of their hours (INSERT ... ON
-  CONFLICT DO UPDATE SET mentions = mentions + ..., on the table's unique key). Ingestion stores
-  new mentions into hours that already hold thousands of them; adding costs the page, not the
-  hours. A new mention has no topics or entities yet (the NLP stage tags it after the commit and
+* **Add** (``count(new=...)``: mentions inserted by this transaction and not counted by any
+  refresh of it yet, with the facts the inserting statement returned): their counts are summed
+  in Python and added to the mention rollup rows of their hours (INSERT ... ON CONFLICT DO UPDATE
+  SET mentions = mentions + ..., on the table's unique key), without reading a table. Ingestion
+  stores new mentions into hours that already hold thousands of them; adding costs the page,
+  not the hours. A new mention has no topics or entities yet (the NLP stage tags it after the commit and
   recomputes then), so the topic and term rollups have nothing to add. New mentions in an hour
   that is recomputed anyway are counted by the recompute, not added.
 
@@ -46,6 +48,7 @@ here: it runs in the caller's transaction and fails with it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -54,16 +57,22 @@ from social_crm.tenancy.scope import tenant_context
 
 # The mention facts every rollup groups by. The language is the NLP's, else the platform's
 # (first subtag, "en-GB" -> "en"), so an untagged mention still counts under a language.
-_FACT_COLUMNS = """
+LANGUAGE_FACT = "COALESCE(NULLIF({m}.detected_language, ''), left(lower(split_part({m}.language, '-', 1)), 8))"
+_FACT_COLUMNS = f"""
     SELECT m.id, date_trunc('hour', m.created_at, 'UTC') AS bucket, m.platform,
-           COALESCE(NULLIF(m.detected_language, ''), left(lower(split_part(m.language, '-', 1)), 8)) AS language,
+           {LANGUAGE_FACT.format(m="m")} AS language,
            m.sentiment, COALESCE(a.followers, 0) AS reach,
            COALESCE(m.like_count, 0) + COALESCE(m.share_count, 0) + COALESCE(m.reply_count, 0) AS interactions,
            m.entities
 """
 _AUTHOR_JOIN = "LEFT JOIN listening_author a ON a.tenant_id = %(t)s AND a.id = m.author_id"
+# Per range (LATERAL): the (tenant, created_at) index then bounds each scan by its hour even when
+# the planner's statistics are stale (a new tenant), instead of scanning the tenant and filtering
+# (OFFSET 0 keeps the planner from flattening the LATERAL back into a join).
 _FACTS = f"""{_FACT_COLUMNS}
-    FROM r JOIN listening_mention m ON m.tenant_id = %(t)s AND m.created_at >= r.lo AND m.created_at < r.hi
+    FROM r CROSS JOIN LATERAL (
+        SELECT * FROM listening_mention m
+        WHERE m.tenant_id = %(t)s AND m.created_at >= r.lo AND m.created_at < r.hi OFFSET 0) AS m
     {_AUTHOR_JOIN}
 """
 # Per matched query as well as once for all: the NULL query row counts every mention once.
@@ -113,29 +122,24 @@ i3 AS (INSERT INTO analytics_termrollup (tenant_id, bucket, term, kind, platform
 SELECT 1
 """
 
-# The hours of these mentions, locked in order: exclusive where a mention is not new (the hour is
-# recomputed), shared where every mention of the hour is new (it is only added to).
+# The given hours (sorted), locked in that order: exclusive for an hour to recompute, shared for
+# an hour that is only added to.
 _LOCK_HOURS_SQL = """
-SELECT h, recompute,
-       CASE WHEN recompute THEN pg_advisory_xact_lock(%(t)s::int, (extract(epoch FROM h) / 3600)::int)::text
+SELECT CASE WHEN again THEN pg_advisory_xact_lock(%(t)s::int, (extract(epoch FROM h) / 3600)::int)::text
             ELSE pg_advisory_xact_lock_shared(%(t)s::int, (extract(epoch FROM h) / 3600)::int)::text END
-FROM (SELECT date_trunc('hour', created_at, 'UTC') AS h, bool_or(id <> ALL(%(new)s::bigint[])) AS recompute
-      FROM listening_mention WHERE tenant_id = %(t)s AND id = ANY(%(ids)s::bigint[]) GROUP BY 1 ORDER BY 1) AS hours
+FROM (SELECT h, again FROM unnest(%(h)s::timestamptz[], %(again)s::bool[]) AS u(h, again) ORDER BY h) AS hours
 """
 
-# New mentions added to their hours' rows, in key order (concurrent adders lock rows in the
-# same order, so they cannot deadlock).
-_ADD_SQL = f"""
+# Counts added to the mention rollup rows, in key order (concurrent adders lock rows in the same
+# order, so they cannot deadlock).
+_ADD_SQL = """
 INSERT INTO analytics_mentionrollup AS x (tenant_id, bucket, query_id, platform, language, sentiment,
                                           mentions, reach, interactions)
-SELECT %(t)s, m.bucket, q.query_id, m.platform, m.language, m.sentiment,
-       count(*), sum(m.reach), sum(m.interactions)
-FROM ({_FACT_COLUMNS} FROM listening_mention m {_AUTHOR_JOIN}
-      WHERE m.tenant_id = %(t)s AND m.id = ANY(%(ids)s::bigint[])) AS m
-{_PER_QUERY}
-WHERE m.bucket <> ALL(%(skip)s::timestamptz[])
-GROUP BY m.bucket, q.query_id, m.platform, m.language, m.sentiment
-ORDER BY m.bucket, q.query_id, m.platform, m.language, m.sentiment
+SELECT %(t)s, r.bucket, r.query_id, r.platform, r.language, r.sentiment, r.mentions, r.reach, r.interactions
+FROM unnest(%(bucket)s::timestamptz[], %(query)s::bigint[], %(platform)s::text[], %(language)s::text[],
+            %(sentiment)s::text[], %(mentions)s::bigint[], %(reach)s::bigint[], %(interactions)s::bigint[])
+     WITH ORDINALITY AS r(bucket, query_id, platform, language, sentiment, mentions, reach, interactions, n)
+ORDER BY r.n
 ON CONFLICT (tenant_id, bucket, query_id, platform, language, sentiment) DO UPDATE SET
     mentions = x.mentions + EXCLUDED.mentions, reach = x.reach + EXCLUDED.reach,
     interactions = x.interactions + EXCLUDED.interactions
@@ -144,24 +148,68 @@ ON CONFLICT (tenant_id, bucket, query_id, platform, language, sentiment) DO UPDA
 HOUR = timedelta(hours=1)
 
 
-def refresh(tenant_id: int, mention_ids: Iterable[int], *, new_ids: Iterable[int] = ()) -> int:
-    """Bring the rollups of these mentions' hours up to date (module docstring). Call it in the
-    transaction that changed them, after the change. ``new_ids``: those of ``mention_ids`` this
-    transaction inserted and no refresh of it has counted yet (they are added, unless their hour
-    is recomputed anyway). Returns the number of hours."""
+@dataclass(frozen=True)
+class NewMention:
+    """A mention this transaction inserted, as the mention rollup counts it: its facts as stored
+    (``bucket`` its UTC hour, ``language`` as LANGUAGE_FACT, ``reach`` its author's followers now)
+    and the listening queries it matched."""
+
+    bucket: datetime
+    platform: str
+    language: str
+    sentiment: str
+    reach: int
+    interactions: int
+    query_ids: tuple[int, ...] = ()
+
+
+def refresh(tenant_id: int, mention_ids: Iterable[int]) -> int:
+    """Recompute the rollups of these mentions' hours (module docstring). Call it in the
+    transaction that changed them, after the change. Returns the number of hours."""
     ids = sorted({int(i) for i in mention_ids})
     if not ids:
         return 0
-    new = sorted({int(i) for i in new_ids})
     with tenant_context(tenant_id), connection.cursor() as cursor:
-        cursor.execute(_LOCK_HOURS_SQL, {"t": tenant_id, "ids": ids, "new": new})
-        hours = cursor.fetchall()
-        recompute = [h for h, again, _lock in hours if again]
-        _recompute(cursor, tenant_id, [(h, h + HOUR) for h in recompute])
-        if len(recompute) < len(hours):
-            # The new mentions of recomputed hours are counted there, not added.
-            cursor.execute(_ADD_SQL, {"t": tenant_id, "ids": sorted(set(new).intersection(ids)), "skip": recompute})
+        cursor.execute("SELECT DISTINCT date_trunc('hour', created_at, 'UTC') FROM listening_mention "
+                       "WHERE tenant_id = %s AND id = ANY(%s::bigint[])", [tenant_id, ids])
+        hours = [h for (h,) in cursor.fetchall()]
+    return count(tenant_id, recompute_hours=hours)
+
+
+def count(tenant_id: int, *, recompute_hours: Iterable[datetime] = (), new: Iterable[NewMention] = ()) -> int:
+    """Recompute these hours (whole UTC hours) and add these new mentions to their hours' mention
+    rollup rows, those in a recomputed hour excepted (the recompute counts them). ``new`` must be
+    mentions no refresh has counted yet: ingestion passes the ones it just inserted, with the facts
+    its statements returned, so adding reads no table. Returns the number of hours."""
+    again = set(recompute_hours)
+    new = [m for m in new if m.bucket not in again]
+    hours = sorted(again | {m.bucket for m in new})
+    if not hours:
+        return 0
+    with tenant_context(tenant_id), connection.cursor() as cursor:
+        cursor.execute(_LOCK_HOURS_SQL, {"t": tenant_id, "h": hours, "again": [h in again for h in hours]})
+        _recompute(cursor, tenant_id, [(h, h + HOUR) for h in sorted(again)])
+        if new:
+            cursor.execute(_ADD_SQL, _added_rows(tenant_id, new))
     return len(hours)
+
+
+def _added_rows(tenant_id: int, new: list[NewMention]) -> dict:
+    """The rollup rows of these mentions, summed per key and sorted by key: once under the NULL
+    query (every mention) and once per query it matched, as the recompute's GROUP BY counts."""
+    sums: dict[tuple, list[int]] = {}
+    for m in new:
+        for query_id in (None, *sorted(set(m.query_ids))):
+            row = sums.setdefault((m.bucket, query_id, m.platform, m.language, m.sentiment), [0, 0, 0])
+            row[0] += 1
+            row[1] += m.reach
+            row[2] += m.interactions
+    keys = sorted(sums, key=lambda k: (k[0], k[1] is not None, k[1] or 0, *k[2:]))
+    columns = ("bucket", "query", "platform", "language", "sentiment")
+    params = {name: [k[i] for k in keys] for i, name in enumerate(columns)}
+    params.update(t=tenant_id, mentions=[sums[k][0] for k in keys], reach=[sums[k][1] for k in keys],
+                  interactions=[sums[k][2] for k in keys])
+    return params
 
 
 def _recompute(cursor, tenant_id: int, ranges: list[tuple[datetime, datetime]]) -> None:

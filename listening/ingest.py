@@ -50,6 +50,11 @@ class IngestResult:
     matched: int = 0
     inserted_ids: list[int] = field(default_factory=list)
     stored_ids: list[int] = field(default_factory=list)  # inserted or updated (metrics, edits)
+    # What the rollups need (analytics.rollups.count): the UTC hours of every stored mention, those
+    # of the updated ones (recomputed), and the inserted ones' facts (added).
+    hours: set = field(default_factory=set)
+    changed_hours: set = field(default_factory=set)
+    new: list = field(default_factory=list)
 
 
 _LIMITS = {"external_id": 200, "version_id": 200, "language": 8, "url": 1000,
@@ -103,7 +108,9 @@ def _version_key(version: str) -> tuple[int, str]:
     return (len(version or ""), version or "")
 
 
-def _upsert_authors(cursor, tenant_id: int, platform: str, authors: list[AuthorData], now: datetime) -> dict[str, int]:
+def _upsert_authors(cursor, tenant_id: int, platform: str, authors: list[AuthorData],
+                    now: datetime) -> dict[str, tuple[int, int]]:
+    """platform_user_id -> (author id, followers as stored)."""
     unique = {a.platform_user_id: a for a in authors if a and a.platform_user_id}
     if not unique:
         return {}
@@ -120,11 +127,11 @@ def _upsert_authors(cursor, tenant_id: int, platform: str, authors: list[AuthorD
             followers = COALESCE(EXCLUDED.followers, listening_author.followers),
             verified = EXCLUDED.verified, profile_url = EXCLUDED.profile_url,
             avatar_url = EXCLUDED.avatar_url, updated_at = EXCLUDED.updated_at
-        RETURNING platform_user_id, id
+        RETURNING platform_user_id, id, COALESCE(followers, 0)
         """,
         [tenant_id, platform, now, payload],
     )
-    return dict(cursor.fetchall())
+    return {user_id: (pk, followers) for user_id, pk, followers in cursor.fetchall()}
 
 
 def _json(value) -> str:
@@ -175,8 +182,11 @@ ON CONFLICT (tenant_id, platform, external_id) DO UPDATE SET
                 OR (EXCLUDED.version_id <> '' AND m.version_id <> '' AND EXCLUDED.version_id <> m.version_id),
     version_id = CASE WHEN (length(EXCLUDED.version_id), EXCLUDED.version_id) > (length(m.version_id), m.version_id)
                       THEN EXCLUDED.version_id ELSE m.version_id END
-RETURNING external_id, id, (xmax = 0) AS inserted
-"""
+RETURNING external_id, id, (xmax = 0) AS inserted,
+    -- what the rollups count of it (analytics.rollups.NewMention)
+    date_trunc('hour', m.created_at, 'UTC'), {language}, m.sentiment,
+    COALESCE(m.like_count, 0) + COALESCE(m.share_count, 0) + COALESCE(m.reply_count, 0), m.author_id
+""".replace("{language}", rollups.LANGUAGE_FACT.format(m="m"))
 
 
 _MENTION_KEYS = ("external_id", "version_id", "author_id", "text", "language", "url", "created_at", "like_count",
@@ -185,17 +195,18 @@ _MENTION_KEYS = ("external_id", "version_id", "author_id", "text", "language", "
 
 
 def _upsert_mentions(cursor, tenant_id, platform, account_id, fetched_at, mentions, author_ids, own_ids):
+    """Rows of (external_id, id, inserted, then the rollup facts of _MENTION_SQL's RETURNING)."""
     rows = []
     for m in mentions:
         a = m.author
+        author = author_ids.get(a.platform_user_id) if a else None
         rows.append(dict(zip(_MENTION_KEYS, (
-            m.external_id, m.version_id or "", author_ids.get(a.platform_user_id) if a else None, m.text or "",
+            m.external_id, m.version_id or "", author[0] if author else None, m.text or "",
             m.language or "", m.url or "", m.created_at.isoformat(), m.like_count, m.share_count, m.reply_count,
             m.view_count, m.parent_external_id or "", m.conversation_external_id or "",
             bool(a and a.platform_user_id in own_ids), m.is_repost, m.is_edited, False, m.raw))))
     cursor.execute(_MENTION_SQL, [tenant_id, platform, account_id, fetched_at, _json(rows)])
-    out = cursor.fetchall()
-    return {ext: pk for ext, pk, _ins in out}, [pk for _ext, pk, ins in out if ins]
+    return cursor.fetchall()
 
 
 def _insert_matches(cursor, tenant_id: int, pairs: list[tuple[int, int]]) -> None:
@@ -276,17 +287,30 @@ def _jsonable(payload):
 
 
 def _store(cursor, tenant_id, platform, account_id, fetched_at, now, mentions, result: IngestResult) -> None:
-    author_ids = _upsert_authors(cursor, tenant_id, platform, [m.author for m in mentions if m.author], now)
-    ids, inserted = _upsert_mentions(cursor, tenant_id, platform, account_id, fetched_at, mentions, author_ids,
-                                     _own_user_ids(tenant_id, platform))
-    result.stored_ids.extend(ids.values())
-    result.inserted_ids.extend(inserted)
-    result.inserted += len(inserted)
-    result.updated += len(ids) - len(inserted)
+    authors = _upsert_authors(cursor, tenant_id, platform, [m.author for m in mentions if m.author], now)
+    stored = _upsert_mentions(cursor, tenant_id, platform, account_id, fetched_at, mentions, authors,
+                              _own_user_ids(tenant_id, platform))
+    ids = {ext: pk for ext, pk, *_facts in stored}
     matcher = tenant_matcher(tenant_id)
     pairs = [(ids[m.external_id], q) for m in mentions for q in matcher.match(m, platform)]
     _insert_matches(cursor, tenant_id, pairs)
     result.matched += len({p[0] for p in pairs})
+    queries: dict[int, list[int]] = {}
+    for pk, query_id in pairs:
+        queries.setdefault(pk, []).append(query_id)
+    followers = dict(authors.values())
+    for _ext, pk, inserted, bucket, language, sentiment, interactions, author_id in stored:
+        result.stored_ids.append(pk)
+        result.hours.add(bucket)
+        if inserted:
+            result.inserted_ids.append(pk)
+            result.new.append(rollups.NewMention(bucket=bucket, platform=platform, language=language,
+                                                 sentiment=sentiment, reach=followers.get(author_id, 0),
+                                                 interactions=interactions, query_ids=tuple(queries.get(pk, ()))))
+        else:
+            result.changed_hours.add(bucket)
+    result.inserted = len(result.inserted_ids)
+    result.updated = len(result.stored_ids) - result.inserted
 
 
 def ingest_page(tenant_id: int, *, platform: str, page: Page, source: str, account_id: int | None = None,
@@ -323,10 +347,14 @@ def ingest_page(tenant_id: int, *, platform: str, page: Page, source: str, accou
             _save_cursor(cursor, tenant_id, cursor_key, page.cursor)
         # The dashboards' rollups of the hours this page touched, last: the advisory locks it
         # takes are then held for the shortest time (analytics/rollups.py). The new mentions are
-        # added to their hours' rows, unless a deletion above recomputed hours of this page
-        # (anonymise_mentions), which counted the new mentions of those hours already: then
-        # every hour is recomputed (deletion markers are rare).
-        rollups.refresh(tenant_id, result.stored_ids, new_ids=() if deleted else result.inserted_ids)
+        # added to their hours' rows, from the facts the upserts returned; the hours of updated
+        # mentions are recomputed. A deletion above recomputed hours already (anonymise_mentions),
+        # counting this page's new mentions of those hours: then every hour of the page is
+        # recomputed (deletion markers are rare).
+        if deleted:
+            rollups.count(tenant_id, recompute_hours=result.hours)
+        else:
+            rollups.count(tenant_id, recompute_hours=result.changed_hours, new=result.new)
         if result.inserted_ids:
             # Tag the new mentions once they are committed (edited ones: the backfill, see nlp.stage).
             from social_crm.webhooks.events import emit
