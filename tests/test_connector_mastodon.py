@@ -535,3 +535,30 @@ def test_unknown_stream_and_no_keywords(net, connector):
         connector.fetch(StreamRequest(stream="mentions"), {})
     page = connector.fetch(hashtag(), {"next": 0})
     assert page.mentions == [] and page.cursor == {"next": 0} and not net.calls
+
+
+def test_plain_turns_mastodon_py_objects_into_the_json_mastodon_sends():
+    """``plain`` (an orjson round trip) gives what the Python walk gives: Mastodon.py's dict
+    subclasses and datetimes back to plain JSON, datetimes in Mastodon's own millisecond form."""
+    from mastodon.return_types import AttribAccessDict
+
+    from listening.connectors.mastodon.parse import _walk, plain
+
+    def attrib(**values):  # as Mastodon.py builds its return objects
+        obj = AttribAccessDict()
+        obj.update(values)
+        return obj
+
+    status = attrib(**{
+        "id": "113", "created_at": datetime(2026, 8, 1, 13, 54, 0, 695123, tzinfo=timezone(timedelta(hours=2))),
+        "edited_at": datetime(2026, 8, 1, 12, 0),  # naive: taken as UTC
+        "account": attrib(acct="alice", bot=False, followers_count=12, score=1.5),
+        "tags": ({"name": "acme", 7: None},), "day": datetime(2026, 8, 1).date(),
+    })
+    out = plain(status)
+    assert out == {"id": "113", "created_at": "2026-08-01T11:54:00.695Z", "edited_at": "2026-08-01T12:00:00.000Z",
+                   "account": {"acct": "alice", "bot": False, "followers_count": 12, "score": 1.5},
+                   "tags": [{"name": "acme", "7": None}], "day": "2026-08-01"}
+    assert type(out) is dict and type(out["account"]) is dict and out == _walk(status)
+    # What orjson refuses (an integer beyond 64 bits) takes the walk, with the same result.
+    assert plain({"n": 2**70, "at": status["created_at"]}) == {"n": 2**70, "at": "2026-08-01T11:54:00.695Z"}
