@@ -225,6 +225,16 @@ def test_permissions_table_prints_a_markdown_table_of_every_action_and_role():
     assert out.strip() == markdown_table()
 
 
+def test_the_permissions_table_is_english_whatever_language_is_active():
+    from django.utils import translation
+
+    with translation.override("fr"):
+        assert str(Role.ADMIN.label) != "Tenant admin"  # the French catalogue is there (so this can fail)
+        french_active = run("permissions_table").strip()
+    with translation.override("en"):
+        assert french_active == run("permissions_table").strip() == markdown_table()
+
+
 def test_readme_contains_the_permissions_table_verbatim():
     readme = settings.BASE_DIR / "README.md"
     if not readme.exists():
