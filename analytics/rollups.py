@@ -55,12 +55,13 @@ from django.db import connection, transaction
 
 from social_crm.tenancy.scope import tenant_context
 
+from .selectors import LANGUAGE_SQL
+
 # The mention facts every rollup groups by. The language is the NLP's, else the platform's
 # (first subtag, "en-GB" -> "en"), so an untagged mention still counts under a language.
-LANGUAGE_FACT = "COALESCE(NULLIF({m}.detected_language, ''), left(lower(split_part({m}.language, '-', 1)), 8))"
 _FACT_COLUMNS = f"""
     SELECT m.id, date_trunc('hour', m.created_at, 'UTC') AS bucket, m.platform,
-           {LANGUAGE_FACT.format(m="m")} AS language,
+           {LANGUAGE_SQL} AS language,
            m.sentiment, COALESCE(a.followers, 0) AS reach,
            COALESCE(m.like_count, 0) + COALESCE(m.share_count, 0) + COALESCE(m.reply_count, 0) AS interactions,
            m.entities
@@ -151,7 +152,7 @@ HOUR = timedelta(hours=1)
 @dataclass(frozen=True)
 class NewMention:
     """A mention this transaction inserted, as the mention rollup counts it: its facts as stored
-    (``bucket`` its UTC hour, ``language`` as LANGUAGE_FACT, ``reach`` its author's followers now)
+    (``bucket`` its UTC hour, ``language`` as selectors.LANGUAGE_SQL, ``reach`` its author's followers now)
     and the listening queries it matched."""
 
     bucket: datetime

@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics import rollups
+from analytics.selectors import LANGUAGE_SQL
 from social_crm.tenancy.scope import tenant_context
 
 from .connectors.base import AuthorData, MentionData, Page, Quarantined
@@ -201,9 +202,9 @@ ON CONFLICT (tenant_id, platform, external_id) DO UPDATE SET
                       THEN EXCLUDED.version_id ELSE m.version_id END
 RETURNING external_id, id, (xmax = 0) AS inserted,
     -- what the rollups count of it (analytics.rollups.NewMention)
-    date_trunc('hour', m.created_at, 'UTC'), {language}, m.sentiment,
+    date_trunc('hour', m.created_at, 'UTC'), {LANGUAGE_SQL}, m.sentiment,
     COALESCE(m.like_count, 0) + COALESCE(m.share_count, 0) + COALESCE(m.reply_count, 0), m.author_id
-""".replace("{language}", rollups.LANGUAGE_FACT.format(m="m"))
+""".replace("{LANGUAGE_SQL}", LANGUAGE_SQL)
 
 
 _MENTION_KEYS = ("external_id", "version_id", "author_id", "text", "language", "url", "created_at", "like_count",
