@@ -34,6 +34,7 @@ from social_crm.tenancy.scope import tenant_context
 
 from .connectors.base import AuthorData, MentionData, Page, Quarantined
 from .matching import tenant_matcher
+from .tag_facts import facts_given
 from .models import ConnectedAccount, QuarantinedPayload
 
 
@@ -203,7 +204,9 @@ ON CONFLICT (tenant_id, platform, external_id) DO UPDATE SET
 RETURNING external_id, id, (xmax = 0) AS inserted,
     -- what the rollups count of it (analytics.rollups.NewMention)
     date_trunc('hour', m.created_at, 'UTC'), {LANGUAGE_SQL}, m.sentiment,
-    COALESCE(m.like_count, 0) + COALESCE(m.share_count, 0) + COALESCE(m.reply_count, 0), m.author_id
+    COALESCE(m.like_count, 0) + COALESCE(m.share_count, 0) + COALESCE(m.reply_count, 0), m.author_id,
+    -- and what its query matches carry of it (listening.tag_facts)
+    m.created_at
 """.replace("{LANGUAGE_SQL}", LANGUAGE_SQL)
 
 
@@ -227,18 +230,28 @@ def _upsert_mentions(cursor, tenant_id, platform, account_id, fetched_at, mentio
     return cursor.fetchall()
 
 
-def _insert_matches(cursor, tenant_id: int, pairs: list[tuple[int, int]]) -> None:
+def _insert_matches(cursor, tenant_id: int, pairs: list[tuple[int, int]], facts: dict[int, tuple]) -> None:
+    """The (mention id, query id) pairs, with the facts of each mention (author id, created_at,
+    language) that its upsert returned: the mentions are this transaction's rows, so these are
+    what the tag facts trigger would read (listening.tag_facts)."""
     if not pairs:
         return
     pairs.sort()
-    cursor.execute(
-        """
-        INSERT INTO listening_mentionmatch (tenant_id, mention_id, query_id)
-        SELECT %s, p.* FROM unnest(%s::bigint[], %s::bigint[]) AS p
-        ON CONFLICT (tenant_id, mention_id, query_id) DO NOTHING
-        """,
-        [tenant_id, [p[0] for p in pairs], [p[1] for p in pairs]],
-    )
+    rows = [(pk, query_id, *facts[pk]) for pk, query_id in pairs]
+    with facts_given(cursor):
+        cursor.execute(
+            """
+            INSERT INTO listening_mentionmatch (tenant_id, mention_id, query_id, mention_author_id,
+                                                mention_created_at, mention_language)
+            SELECT %s, p.* FROM jsonb_to_recordset(%s::jsonb) AS p(
+                mention_id bigint, query_id bigint, author_id bigint, created_at timestamptz, language text)
+            ON CONFLICT (tenant_id, mention_id, query_id) DO NOTHING
+            """,
+            [tenant_id, _json([dict(zip(_MATCH_KEYS, row)) for row in rows])],
+        )
+
+
+_MATCH_KEYS = ("mention_id", "query_id", "author_id", "created_at", "language")
 
 
 def _mark_deleted(cursor, tenant_id: int, platform: str, external_ids: list[str]) -> int:
@@ -308,16 +321,16 @@ def _store(cursor, tenant_id, platform, account_id, fetched_at, now, mentions, r
     authors = _upsert_authors(cursor, tenant_id, platform, [m.author for m in mentions if m.author], now)
     stored = _upsert_mentions(cursor, tenant_id, platform, account_id, fetched_at, mentions, authors,
                               _own_user_ids(tenant_id, platform))
-    ids = {ext: pk for ext, pk, *_facts in stored}
+    ids = {row[0]: row[1] for row in stored}
     matcher = tenant_matcher(tenant_id)
     pairs = [(ids[m.external_id], q) for m in mentions for q in matcher.match(m, platform)]
-    _insert_matches(cursor, tenant_id, pairs)
+    _insert_matches(cursor, tenant_id, pairs, {row[1]: (row[7], row[8], row[4] or "") for row in stored})
     result.matched += len({p[0] for p in pairs})
     queries: dict[int, list[int]] = {}
     for pk, query_id in pairs:
         queries.setdefault(pk, []).append(query_id)
     followers = dict(authors.values())
-    for _ext, pk, inserted, bucket, language, sentiment, interactions, author_id in stored:
+    for _ext, pk, inserted, bucket, language, sentiment, interactions, author_id, _created_at in stored:
         result.stored_ids.append(pk)
         result.hours.add(bucket)
         if inserted:

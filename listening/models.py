@@ -199,10 +199,12 @@ class MentionFacts(models.Model):
     """The mention's author, date and language (``analytics.selectors.LANGUAGE_SQL``) on a row
     that tags it (a query match, a topic; also an inbound message, inbox migration 0006), so
     top authors under a query or a topic count from one index of the tag without reading the
-    mentions. The database keeps them (migration 0008): a trigger copies them from the mention on every insert (whatever the writer passed)
-    and on an update that sets the mention id (as save() does); another rewrites them when the
-    mention's author, date or language changes. Only the bench seeder, with the trigger
-    disabled, writes them itself. Never set them in Python."""
+    mentions. The database keeps them (migration 0008): a trigger copies them from the mention on
+    every insert (whatever the writer passed) and on an update that sets the mention id (as save()
+    does); another rewrites them when the mention's author, date or language changes. Only
+    ingestion's match insert, from the rows its mention upsert returned (``listening.tag_facts``,
+    migration 0009), and the bench seeder, with the trigger disabled, write them themselves.
+    Never set them in Python."""
 
     mention_author_id = models.BigIntegerField(null=True, blank=True, editable=False)
     mention_created_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.db import connection
 
 from analytics import selectors
+from listening import tag_facts
 from listening.connectors.base import Page
 from listening.ingest import ingest_page
 from listening.models import Author, Mention, MentionTopic, Topic
@@ -103,3 +104,45 @@ def test_every_writer_copies_the_mentions_facts_and_every_change_of_them_follows
     assert after[("listening_mentionmatch", m3.pk, q)][:3] == (u1.pk, START + timedelta(minutes=12), "fr")
     assert after[("listening_mentiontopic", m2.pk, other.pk)][1] == START + timedelta(days=2)
     assert _tags(b) == theirs  # tenant B's tags: same copies, same row versions
+
+
+def test_only_a_facts_given_block_stores_the_facts_it_is_given(world):
+    """listening.tag_facts: inside ``facts_given`` (ingestion's match insert) the tag keeps the
+    facts of its statement; before it, after it and after an error in it, the database overrides
+    them again. The triggers' WHEN reads the setting the module writes."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = ANY(%s)",
+                       [["mention_match_facts", "mention_topic_facts"]])
+        definitions = dict(cursor.fetchall())
+    assert set(definitions) == {"mention_match_facts", "mention_topic_facts"}
+    for definition in definitions.values():
+        assert f"current_setting('{tag_facts.SETTING}'::text, true) IS DISTINCT FROM '{tag_facts.GIVEN}'" in definition
+
+    a = world.a.tenant.pk
+    ingest_page(a, platform="x", page=Page(mentions=[
+        _mention(f"g{i}", f"Acme facts {i}", i, author="u-g", language="fr") for i in range(4)], cursor={}),
+        source="poll")
+    with tenant_context(a):
+        mentions = list(Mention.objects.filter(tenant_id=a, external_id__in=["g0", "g1", "g2", "g3"]).order_by("pk"))
+        topic = Topic.objects.create(tenant_id=a, name="Given facts", keywords=["facts"])
+
+    def tag(mention) -> tuple:
+        wrong = {"mention_author_id": None, "mention_created_at": START - timedelta(days=9), "mention_language": "xx"}
+        MentionTopic.objects.create(tenant_id=a, mention=mention, topic=topic, **wrong)
+        return MentionTopic.objects.filter(tenant_id=a, mention=mention, topic=topic).values_list(
+            "mention_author_id", "mention_created_at", "mention_language").get()
+
+    def facts(mention) -> tuple:
+        return mention.author_id, mention.created_at, "fr"
+
+    with tenant_context(a), connection.cursor() as cursor:
+        assert tag(mentions[0]) == facts(mentions[0])  # before: overridden
+        with tag_facts.facts_given(cursor):
+            assert tag(mentions[1]) == (None, START - timedelta(days=9), "xx")  # given: kept
+        assert tag(mentions[2]) == facts(mentions[2])  # after: overridden again
+        try:
+            with tag_facts.facts_given(cursor):
+                raise LookupError("a failure inside the block")
+        except LookupError:
+            pass
+        assert tag(mentions[3]) == facts(mentions[3])  # after an error: overridden
