@@ -34,7 +34,7 @@ from social_crm.tenancy.scope import tenant_context
 
 from .connectors.base import AuthorData, MentionData, Page, Quarantined
 from .matching import tenant_matcher
-from .tag_facts import facts_given
+from .tag_facts import counts_given, facts_given
 from .models import ConnectedAccount, QuarantinedPayload
 
 
@@ -114,29 +114,61 @@ def _version_key(version: str) -> tuple[int, str]:
 
 
 def _upsert_authors(cursor, tenant_id: int, platform: str, authors: list[AuthorData],
-                    now: datetime) -> dict[str, tuple[int, int]]:
-    """platform_user_id -> (author id, followers as stored)."""
+                    now: datetime, counted: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """platform_user_id -> (author id, followers as stored). ``counted`` (per platform_user_id)
+    is added to ``mentions_seen`` (listening.tag_facts, author counts)."""
     unique = {a.platform_user_id: a for a in authors if a and a.platform_user_id}
     if not unique:
         return {}
-    payload = _json([unique[k].__dict__ for k in sorted(unique)])
+    payload = _json([{**unique[k].__dict__, "mentions_seen": counted.get(k, 0)} for k in sorted(unique)])
     cursor.execute(
         """
         INSERT INTO listening_author (tenant_id, platform, platform_user_id, handle, name, followers,
-                                      verified, profile_url, avatar_url, updated_at)
+                                      verified, profile_url, avatar_url, mentions_seen, updated_at)
         SELECT %s, %s, u.*, %s FROM jsonb_to_recordset(%s::jsonb) AS u(
             platform_user_id text, handle text, name text, followers bigint, verified bool,
-            profile_url text, avatar_url text)
+            profile_url text, avatar_url text, mentions_seen bigint)
         ON CONFLICT (tenant_id, platform, platform_user_id) DO UPDATE SET
             handle = EXCLUDED.handle, name = EXCLUDED.name,
             followers = COALESCE(EXCLUDED.followers, listening_author.followers),
             verified = EXCLUDED.verified, profile_url = EXCLUDED.profile_url,
-            avatar_url = EXCLUDED.avatar_url, updated_at = EXCLUDED.updated_at
+            avatar_url = EXCLUDED.avatar_url, updated_at = EXCLUDED.updated_at,
+            mentions_seen = listening_author.mentions_seen + EXCLUDED.mentions_seen
         RETURNING platform_user_id, id, COALESCE(followers, 0)
         """,
         [tenant_id, platform, now, payload],
     )
     return {user_id: (pk, followers) for user_id, pk, followers in cursor.fetchall()}
+
+
+def _mentions_by_author(mentions: list[MentionData]) -> dict[str, int]:
+    """platform_user_id -> the page's mentions by that author: what the author upsert adds to
+    ``mentions_seen`` as if all were new (_correct_counts takes back the ones that were not)."""
+    counts: dict[str, int] = {}
+    for m in mentions:
+        if m.author and m.author.platform_user_id:
+            counts[m.author.platform_user_id] = counts.get(m.author.platform_user_id, 0) + 1
+    return counts
+
+
+def _correct_counts(cursor, tenant_id: int, guessed: dict[int, int], stored: list[tuple]) -> None:
+    """Make ``mentions_seen`` exact: take back the guessed mentions that the upsert did not insert
+    (re-sightings, or one a concurrent writer stored first), on authors this transaction already
+    holds. A page of new mentions, the common case, needs no statement."""
+    delta = dict(guessed)
+    for row in stored:
+        inserted, author_id = row[2], row[7]
+        if inserted and author_id is not None:
+            delta[author_id] = delta.get(author_id, 0) - 1
+    fix = sorted((author_id, -d) for author_id, d in delta.items() if d)
+    if fix:
+        cursor.execute(
+            """
+            UPDATE listening_author a SET mentions_seen = a.mentions_seen + d.c
+            FROM unnest(%s::bigint[], %s::bigint[]) AS d(id, c)
+            WHERE a.tenant_id = %s AND a.id = d.id
+            """,
+            [[f[0] for f in fix], [f[1] for f in fix], tenant_id])
 
 
 def _json(value) -> str:
@@ -318,9 +350,13 @@ def _jsonable(payload):
 
 
 def _store(cursor, tenant_id, platform, account_id, fetched_at, now, mentions, result: IngestResult) -> None:
-    authors = _upsert_authors(cursor, tenant_id, platform, [m.author for m in mentions if m.author], now)
-    stored = _upsert_mentions(cursor, tenant_id, platform, account_id, fetched_at, mentions, authors,
-                              _own_user_ids(tenant_id, platform))
+    counted = _mentions_by_author(mentions)
+    authors = _upsert_authors(cursor, tenant_id, platform, [m.author for m in mentions if m.author], now,
+                              counted)
+    with counts_given(cursor):
+        stored = _upsert_mentions(cursor, tenant_id, platform, account_id, fetched_at, mentions, authors,
+                                  _own_user_ids(tenant_id, platform))
+    _correct_counts(cursor, tenant_id, {authors[u][0]: n for u, n in counted.items()}, stored)
     ids = {row[0]: row[1] for row in stored}
     matcher = tenant_matcher(tenant_id)
     pairs = [(ids[m.external_id], q) for m in mentions for q in matcher.match(m, platform)]

@@ -1,4 +1,7 @@
-"""Writers that give a tag row its mention's facts themselves (listening.models.MentionFacts).
+"""Where ingestion gives the database what its triggers would otherwise derive row by row: the
+facts on a query match (listening.models.MentionFacts) and the authors' mention counts.
+
+Tag facts.
 
 The triggers of listening migration 0008 copy the mention's author, date and language onto every
 query match and topic tag inserted, with one ``SELECT … FOR SHARE`` of the mention per row,
@@ -15,6 +18,17 @@ life, and a plan made while the mention table was nearly empty stayed slow (see 
 values are stored; everywhere else (the ORM, SQL by hand) the database still overrides whatever
 it is given. The setting is cleared on the way out, also after an
 error, and ``SET LOCAL`` dies with the transaction in any case.
+
+Author counts. ``Author.mentions_seen`` is kept by a statement trigger of listening migration
+0006 that, after each insert of mentions, updates their authors again. For ingestion that was a
+second version of every author row it had just upserted (20-22 us a mention in bench-ingest,
+never a HOT update since ``mentions_seen`` is indexed). Ingestion now adds the count in its
+author upsert, every mention of the page counted as new, and after the mention upsert takes back
+those that were not inserted (``xmax = 0`` in its ``RETURNING``): re-sightings, or a mention a
+concurrent writer stored first, on authors it already holds locked. The count stays exact; a
+page of new mentions needs no second statement, and a page of re-sightings costs what the
+trigger cost. Inside ``counts_given`` the trigger does not fire (migration 0010); everyone
+else is counted by it.
 """
 
 from __future__ import annotations
@@ -23,15 +37,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 SETTING = "app.tag_facts"
+COUNTS_SETTING = "app.author_counts"
 GIVEN = "given"
 
 
 @contextmanager
-def facts_given(cursor) -> Iterator[None]:
-    """Run the tag inserts of the block with the facts they carry (see the module docstring).
-    ``cursor`` is any DB-API cursor on the connection that runs them."""
-    cursor.execute("SELECT set_config(%s, %s, true)", [SETTING, GIVEN])
+def _given(cursor, setting: str) -> Iterator[None]:
+    cursor.execute("SELECT set_config(%s, %s, true)", [setting, GIVEN])
     try:
         yield
     finally:
-        cursor.execute("SELECT set_config(%s, '', true)", [SETTING])
+        cursor.execute("SELECT set_config(%s, '', true)", [setting])
+
+
+def facts_given(cursor):
+    """Run the tag inserts of the block with the facts they carry (see the module docstring).
+    ``cursor`` is any DB-API cursor on the connection that runs them."""
+    return _given(cursor, SETTING)
+
+
+def counts_given(cursor):
+    """Run the mention inserts of the block without the author count trigger: the caller counts
+    (see the module docstring)."""
+    return _given(cursor, COUNTS_SETTING)

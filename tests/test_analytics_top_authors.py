@@ -376,3 +376,43 @@ def test_the_tenants_own_accounts_never_rank(crowd):
         assert got_source == ("author-walk" if source == "auto" else "raw")
         assert top not in {i for i, *_ in by_volume + by_reach}
         assert (by_volume, by_reach) == _expected(others, followers, f, None)
+
+
+def test_ingestion_counts_its_authors_itself_and_the_trigger_stands_aside_only_for_it(db):
+    """listening.tag_facts, author counts: the trigger's WHEN reads the setting ingestion writes."""
+    from listening import tag_facts
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'mention_author_count_insert'")
+        (definition,) = cursor.fetchone()
+    assert (f"current_setting('{tag_facts.COUNTS_SETTING}'::text, true) IS DISTINCT FROM '{tag_facts.GIVEN}'"
+            in definition)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_a_page_that_meets_a_concurrent_insert_of_one_of_its_mentions_counts_each_mention_once(committed_world):
+    """Ingestion guesses which of the page's mentions are new before its author upsert. Here
+    another transaction inserts one of them first, uncommitted: the page waits for it on the
+    author row, then finds that mention stored, and corrects its guess. The count is exact."""
+    from django.db import transaction
+
+    from .test_analytics_rollups import _in_thread, _wait_for, _waiting_on
+
+    tid = committed_world.a.tenant.pk
+    ingest_page(tid, platform="x", page=Page(mentions=[_mention("r0", "Acme un", 5, author="u-r")], cursor={}),
+                source="poll")
+    page = Page(mentions=[_mention("r1", "Acme deux", 6, author="u-r"), _mention("r2", "Acme trois", 7, author="u-r"),
+                          _mention("r3", "Acme quatre", 8, author="u-s")], cursor={})
+    with transaction.atomic():
+        ingest_page(tid, platform="x", page=Page(mentions=[_mention("r1", "Acme deux", 6, author="u-r")], cursor={}),
+                    source="webhook")
+        thread, box = _in_thread(lambda: ingest_page(tid, platform="x", page=page, source="poll"))
+        assert _wait_for(lambda: _waiting_on(box["pid"], "transactionid")), "the page never waited for the other"
+    thread.join(30)
+    assert not thread.is_alive() and "error" not in box, box.get("error")
+    assert box["result"].inserted == 2  # r2 and r3; r1 was the other transaction's
+    with tenant_context(tid), connection.cursor() as cursor:
+        cursor.execute("SELECT a.platform_user_id, a.mentions_seen, (SELECT count(*) FROM listening_mention m "
+                       "WHERE m.tenant_id = a.tenant_id AND m.author_id = a.id) FROM listening_author a "
+                       "WHERE a.tenant_id = %s AND a.platform_user_id IN ('u-r', 'u-s') ORDER BY 1", [tid])
+        assert cursor.fetchall() == [("u-r", 3, 3), ("u-s", 1, 1)]
