@@ -1,9 +1,7 @@
 """Where ingestion gives the database what its triggers would otherwise derive row by row: the
 facts on a query match (listening.models.MentionFacts) and the authors' mention counts.
 
-Tag facts.
-
-The triggers of listening migration 0008 copy the mention's author, date and language onto every
+Tag facts. The triggers of listening migration 0008 copy the mention's author, date and language onto every
 query match and topic tag inserted, with one ``SELECT … FOR SHARE`` of the mention per row,
 whatever the writer passed. Ingestion already holds those facts for every match it inserts: its
 mention upsert's ``RETURNING`` gives them, for rows this transaction has just inserted or
@@ -11,17 +9,17 @@ updated (so locked: no other transaction can change them before it commits, and 
 would read exactly these values).
 
 For it the per-row look-up was pure cost: in bench-ingest (pg_stat_statements) the match insert
-took 28 us a row with it, 10 without. It also cached its plan in PL/pgSQL for the connection's
-life, and a plan made while the mention table was nearly empty stayed slow (see ARCHITECTURE.md,
-"Celery workers open a database connection per task"). Inside ``facts_given`` the triggers do not fire
-(migration 0009: their ``WHEN`` reads this transaction-local setting), so the statement's own
-values are stored; everywhere else (the ORM, SQL by hand) the database still overrides whatever
-it is given. The setting is cleared on the way out, also after an
-error, and ``SET LOCAL`` dies with the transaction in any case.
+took 28 us a row with it, 12-14 without. It also cached its plan in PL/pgSQL for the
+connection's life, and a plan made while the mention table was nearly empty stayed slow (see
+ARCHITECTURE.md, "Celery workers open a database connection per task"). Inside
+``facts_given`` the triggers do not fire (migration 0009: their ``WHEN`` reads this
+transaction-local setting), so the statement's own values are stored; everywhere else (the ORM,
+SQL by hand) the database still overrides whatever it is given. The setting is cleared on the
+way out, also after an error, and ``SET LOCAL`` dies with the transaction in any case.
 
 Author counts. ``Author.mentions_seen`` is kept by a statement trigger of listening migration
 0006 that, after each insert of mentions, updates their authors again. For ingestion that was a
-second version of every author row it had just upserted (20-22 us a mention in bench-ingest,
+second version of every author row it had just upserted (19-22 us a mention in bench-ingest,
 never a HOT update since ``mentions_seen`` is indexed). Ingestion now adds the count in its
 author upsert, every mention of the page counted as new, and after the mention upsert takes back
 those that were not inserted (``xmax = 0`` in its ``RETURNING``): re-sightings, or a mention a
@@ -46,8 +44,16 @@ def _given(cursor, setting: str) -> Iterator[None]:
     cursor.execute("SELECT set_config(%s, %s, true)", [setting, GIVEN])
     try:
         yield
-    finally:
-        cursor.execute("SELECT set_config(%s, '', true)", [setting])
+    except BaseException:
+        # After a database error the transaction is aborted (or the connection gone) and the
+        # setting dies with it (a rolled-back savepoint restores it too): the caller must see
+        # that error, not the clean-up's "current transaction is aborted".
+        try:
+            cursor.execute("SELECT set_config(%s, '', true)", [setting])
+        except Exception:  # noqa: BLE001 - the original error is re-raised below
+            pass
+        raise
+    cursor.execute("SELECT set_config(%s, '', true)", [setting])
 
 
 def facts_given(cursor):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from datetime import timedelta
 
+import pytest
 from django.db import connection
 
 from analytics import selectors
@@ -146,3 +147,19 @@ def test_only_a_facts_given_block_stores_the_facts_it_is_given(world):
         except LookupError:
             pass
         assert tag(mentions[3]) == facts(mentions[3])  # after an error: overridden
+
+
+def test_a_database_error_inside_a_given_block_reaches_the_caller_as_itself(world):
+    """The clean-up must not replace a database error (the task's retry handlers look at its
+    class) by its own "current transaction is aborted"; the rolled-back savepoint takes the
+    setting with it."""
+    from django.db import DataError, transaction
+
+    with tenant_context(world.a.tenant.pk), connection.cursor() as cursor:
+        for given in (tag_facts.facts_given, tag_facts.counts_given):
+            with pytest.raises(DataError, match="division by zero"):
+                with transaction.atomic(), given(cursor):
+                    cursor.execute("SELECT 1 / 0")
+            cursor.execute("SELECT current_setting(%s, true), current_setting(%s, true)",
+                           [tag_facts.SETTING, tag_facts.COUNTS_SETTING])
+            assert all(value in ("", None) for value in cursor.fetchone())

@@ -1,9 +1,9 @@
 from django.db import migrations
 
-# The tag facts triggers of 0008 stand aside for the writers that pass the facts themselves
-# (listening.tag_facts.facts_given, around ingestion's match insert), which sets this
-# transaction-local setting around its insert. Everyone else is overridden as
-# before. A WHEN is evaluated without entering PL/pgSQL, so a skipped row costs next to nothing.
+# The tag facts triggers of 0008 stand aside for a writer that passes the facts itself: ingestion's
+# match insert, inside listening.tag_facts.facts_given, which sets this transaction-local setting.
+# Everyone else is overridden as before. A WHEN is evaluated without entering PL/pgSQL, so a
+# skipped row costs next to nothing.
 TRIGGERS = (("listening_mentionmatch", "mention_match_facts"), ("listening_mentiontopic", "mention_topic_facts"))
 
 
