@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -144,11 +145,7 @@ def _upsert_authors(cursor, tenant_id: int, platform: str, authors: list[AuthorD
 def _mentions_by_author(mentions: list[MentionData]) -> dict[str, int]:
     """platform_user_id -> the page's mentions by that author: what the author upsert adds to
     ``mentions_seen`` as if all were new (_correct_counts takes back the ones that were not)."""
-    counts: dict[str, int] = {}
-    for m in mentions:
-        if m.author and m.author.platform_user_id:
-            counts[m.author.platform_user_id] = counts.get(m.author.platform_user_id, 0) + 1
-    return counts
+    return Counter(m.author.platform_user_id for m in mentions if m.author and m.author.platform_user_id)
 
 
 def _correct_counts(cursor, tenant_id: int, guessed: dict[int, int], stored: list[tuple]) -> None:

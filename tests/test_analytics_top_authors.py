@@ -391,9 +391,9 @@ def test_ingestion_counts_its_authors_itself_and_the_trigger_stands_aside_only_f
 
 @pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 def test_a_page_that_meets_a_concurrent_insert_of_one_of_its_mentions_counts_each_mention_once(committed_world):
-    """Ingestion guesses which of the page's mentions are new before its author upsert. Here
-    another transaction inserts one of them first, uncommitted: the page waits for it on the
-    author row, then finds that mention stored, and corrects its guess. The count is exact."""
+    """Ingestion counts every mention of the page in its author upsert. Here another
+    transaction inserts one of them first, uncommitted: the page waits for it on the author row,
+    then finds that mention stored, and takes it back. The count is exact."""
     from django.db import transaction
 
     from .test_analytics_rollups import _in_thread, _wait_for, _waiting_on
