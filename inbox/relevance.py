@@ -64,7 +64,8 @@ def names_own_account(text: str, own_handles: frozenset[str]) -> bool:
 
 
 def never_a_conversation(mention) -> bool:
-    return bool(mention.is_own or mention.is_repost)
+    # is_deleted: deleted on the platform, or by a GDPR-erased person (stored blank, listening.ingest)
+    return bool(mention.is_own or mention.is_repost or mention.is_deleted)
 
 
 def relevance_reason(mention, rules: dict[str, bool], facts: TenantFacts, *, matched_query: bool) -> str | None:

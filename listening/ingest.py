@@ -54,6 +54,7 @@ class IngestResult:
     deleted: int = 0
     quarantined: int = 0
     matched: int = 0
+    erased: int = 0  # mentions of GDPR-erased authors, stored blank (_blank_erased)
     inserted_ids: list[int] = field(default_factory=list)
     stored_ids: list[int] = field(default_factory=list)  # inserted or updated (metrics, edits)
     # What the rollups need (analytics.rollups.count): the UTC hours of every stored mention, those
@@ -140,6 +141,30 @@ def _upsert_authors(cursor, tenant_id: int, platform: str, authors: list[AuthorD
         [tenant_id, platform, now, payload],
     )
     return {user_id: (pk, followers) for user_id, pk, followers in cursor.fetchall()}
+
+
+def _blank_erased(cursor, tenant_id: int, platform: str, mentions: list[MentionData]) -> int:
+    """A person erased under GDPR (social_crm.customers.gdpr) who posts again is recognised by the
+    keyed hash their author row now carries: their new mentions are stored blank (text, raw, url;
+    ``is_deleted``, as erasure leaves the old ones, so counts stay true) on that row, and their
+    name, handle and profile are not written back. One indexed look-up a page."""
+    from social_crm.customers.gdpr import erased_user_key
+
+    keys = {m.author.platform_user_id: erased_user_key(tenant_id, platform, m.author.platform_user_id)
+            for m in mentions if m.author and m.author.platform_user_id}
+    if not keys:
+        return 0
+    cursor.execute("SELECT platform_user_id FROM listening_author WHERE tenant_id = %s AND platform = %s "
+                   "AND platform_user_id = ANY(%s::text[])", [tenant_id, platform, sorted(set(keys.values()))])
+    erased = {row[0] for row in cursor.fetchall()}
+    blanked = 0
+    for m in mentions:
+        key = keys.get(m.author.platform_user_id) if m.author else None
+        if key in erased:
+            m.author = AuthorData(platform_user_id=key, followers=m.author.followers, verified=m.author.verified)
+            m.text, m.raw, m.url, m.is_deleted = "", {}, "", True
+            blanked += 1
+    return blanked
 
 
 def _mentions_by_author(mentions: list[MentionData]) -> dict[str, int]:
@@ -254,7 +279,7 @@ def _upsert_mentions(cursor, tenant_id, platform, account_id, fetched_at, mentio
             m.external_id, m.version_id or "", author[0] if author else None, m.text or "",
             m.language or "", m.url or "", m.created_at.isoformat(), m.like_count, m.share_count, m.reply_count,
             m.view_count, m.parent_external_id or "", m.conversation_external_id or "",
-            bool(a and a.platform_user_id in own_ids), m.is_repost, m.is_edited, False, m.raw))))
+            bool(a and a.platform_user_id in own_ids), m.is_repost, m.is_edited, m.is_deleted, m.raw))))
     cursor.execute(_MENTION_SQL, [tenant_id, platform, account_id, fetched_at, _json(rows)])
     return cursor.fetchall()
 
@@ -347,6 +372,7 @@ def _jsonable(payload):
 
 
 def _store(cursor, tenant_id, platform, account_id, fetched_at, now, mentions, result: IngestResult) -> None:
+    result.erased += _blank_erased(cursor, tenant_id, platform, mentions)
     counted = _mentions_by_author(mentions)
     authors = _upsert_authors(cursor, tenant_id, platform, [m.author for m in mentions if m.author], now,
                               counted)

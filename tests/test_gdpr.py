@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inbox.models import Alert, AlertComment, Conversation, ConversationEvent, Message, Note
-from listening.connectors.base import MentionData, Page
+from listening.connectors.base import AuthorData, MentionData, Page
 from listening.ingest import ingest_page
 from listening.models import Author, Mention, SentimentLabel, TopicExample
 from social_crm.customers import actions, gdpr, linking
@@ -190,6 +190,56 @@ def test_a_platform_deletion_blanks_the_text_and_keeps_the_metrics(world):
         assert not SentimentLabel.objects.filter(mention=after).exists()
     with tenant_context(b):
         assert Mention.objects.get(platform="x", external_id="1001").text == before.text
+
+
+def _new_posts(n: int) -> Page:
+    """A page with a new post by the subject (zq-user-1, real handle and name) and one by someone else."""
+    at = datetime(2026, 11, 20, 9, n, tzinfo=dt_timezone.utc)
+    return Page(mentions=[
+        MentionData(external_id=f"gdpr-new-{n}", text=SAYS, created_at=at, language="fr", version_id=f"gdpr-new-{n}",
+                    url=f"https://x.com/{HANDLE}/status/{n}", like_count=2, raw={"user": {"screen_name": HANDLE}},
+                    parent_external_id="gdpr-1",
+                    author=AuthorData(platform_user_id="zq-user-1", handle=HANDLE, name=NAME, followers=80,
+                                      profile_url=f"https://x.com/{HANDLE}")),
+        MentionData(external_id=f"other-{n}", text="Livraison Acme parfaite", created_at=at, language="fr",
+                    author=AuthorData(platform_user_id="someone-else", handle="someone", name="Some One")),
+    ])
+
+
+def test_an_erased_person_who_posts_again_is_stored_blank_on_the_erased_author(world):
+    a, b = world.a.tenant.pk, world.b.tenant.pk
+    subject_a, _subject_b = make_subject(world.a), make_subject(world.b)
+    gdpr.erase_subject(a, actor=None, customer_id=subject_a["customer"].pk)
+    with tenant_context(a):
+        erased = Author.objects.get(pk=subject_a["mentions"][0].author_id)
+        seen_before = erased.mentions_seen
+
+    result = ingest_page(a, platform="x", page=_new_posts(1), source="poll")
+    again = ingest_page(a, platform="x", page=_new_posts(1), source="poll")  # a re-sighting changes nothing more
+    in_b = ingest_page(b, platform="x", page=_new_posts(1), source="poll")
+
+    assert (result.inserted, result.erased, again.inserted, again.erased) == (2, 1, 0, 1)
+    assert occurrences(a) == {}  # nothing of the person came back, in any table
+    with tenant_context(a):
+        new = Mention.objects.get(external_id="gdpr-new-1")
+        assert (new.text, new.raw, new.url, new.is_deleted, new.like_count) == ("", {}, "", True, 2)
+        assert new.author_id == erased.pk  # counted on the erased row, no new author with the real id
+        assert not Author.objects.filter(tenant_id=a, platform_user_id="zq-user-1").exists()
+        erased.refresh_from_db()
+        assert (erased.handle, erased.name, erased.profile_url, erased.followers) == ("", "", "", 80)
+        assert erased.mentions_seen == seen_before + 1
+        other = Mention.objects.get(external_id="other-1")
+        assert other.text == "Livraison Acme parfaite" and not other.is_deleted
+        # A blank reply never opens a conversation, even to a post the inbox follows.
+        from inbox.conversations import attach_mentions
+
+        attach_mentions(a, [new.pk])
+        assert not Message.objects.filter(mention=new).exists()
+    # Tenant B never erased this person: the same page is stored as it came.
+    assert in_b.erased == 0
+    with tenant_context(b):
+        kept = Mention.objects.get(external_id="gdpr-new-1")
+        assert kept.text == SAYS and not kept.is_deleted and kept.author.handle == HANDLE
 
 
 def test_pages_export_for_managers_and_erase_for_admins_only(client, world):

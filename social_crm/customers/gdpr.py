@@ -14,8 +14,8 @@ Erasure, in one transaction:
 * the authors keep their row (counts, conversations point at it) but lose handle, name, profile
   and avatar; ``platform_user_id`` becomes ``erased:<hmac>`` (HMAC-SHA256 of tenant, platform
   and the old id, keyed by SECRET_KEY). The real id is gone, yet ``erased_user_key`` of a
-  re-ingested author gives the same value, so ingestion can recognise an erased person and blank
-  the new mention (see ``is_erased_author``);
+  re-ingested author gives the same value, so ingestion recognises an erased person and stores
+  the new mention blank on that row (``listening.ingest._blank_erased``);
 * identities and the customer (and customers merged into it) are deleted;
 * notes, alert comments, outbound replies, conversation events, notifications, quarantined
   payloads, other customers' notes and the tenant's audit rows that quote the name, handles,
