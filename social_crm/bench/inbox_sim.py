@@ -93,7 +93,7 @@ class MentionView:
 
     __slots__ = ("pk", "text", "sentiment", "sentiment_confidence", "sentiment_source", "needs_review",
                  "review_reasons", "detected_language", "language", "platform", "author", "is_own", "is_repost",
-                 "parent_external_id", "conversation_external_id")
+                 "is_deleted", "parent_external_id", "conversation_external_id")
 
     def __init__(self, post: Post, parent: str, conversation: str):
         body = post.body
@@ -101,7 +101,7 @@ class MentionView:
         self.sentiment, self.sentiment_confidence, self.needs_review = body.sentiment, body.confidence, body.needs_review
         self.sentiment_source, self.review_reasons = "model", body.reasons
         self.detected_language = self.language = body.lang
-        self.is_own, self.is_repost = post.own, post.repost
+        self.is_own, self.is_repost, self.is_deleted = post.own, post.repost, False  # the seed posts no deletions
         self.parent_external_id, self.conversation_external_id = parent, conversation
 
 
