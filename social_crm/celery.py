@@ -3,7 +3,7 @@ the beat schedule lives here, in code, reviewed like code."""
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 from kombu import Queue
 
@@ -59,3 +59,19 @@ app.conf.beat_schedule = {
                            "args": ("daily_care",)},
 }
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def close_old_connections(task=None, **_kwargs) -> None:
+    """Workers keep their database connection from task to task, as Django keeps one from request
+    to request: closed here, before and after each task, once broken (a PostgreSQL restart, an
+    error that left it unusable) or older than CONN_MAX_AGE, so no cached plan lives longer
+    than that. Celery's Django fix-up would close it after every task; CELERY_DB_REUSE_MAX
+    (settings) turns that into a close every so many tasks. Not for eager tasks: they run inside
+    the caller's transaction."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections as close
+
+    close()

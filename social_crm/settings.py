@@ -239,6 +239,9 @@ CACHES = {
 CELERY_BROKER_URL = _secret("CELERY_BROKER_URL") or _broker_url(REDIS_URL)
 CELERY_RESULT_BACKEND = _secret("CELERY_RESULT_BACKEND") or _broker_url(REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Workers keep a database connection across tasks for DATABASE_CONN_MAX_AGE seconds and at most
+# this many tasks (social_crm/celery.close_old_connections); Celery would open one per task.
+CELERY_DB_REUSE_MAX = _int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_TASK_ACKS_LATE = True  # tasks are idempotent (see GUIDE), so redelivery after a crash is safe
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
@@ -43,6 +44,7 @@ class Worker:
     hostname: str
     queue: str
     log: Path
+    application_name: str = ""  # of its database sessions (PGAPPNAME), to find them in pg_stat_activity
 
     def output(self) -> str:
         try:
@@ -88,6 +90,7 @@ def celery_worker(_worker_slot, django_db_setup, test_database_env, tmp_path_fac
         # The worker must write its heartbeat where this process (and /healthz) reads it.
         env["CACHE_KEY_PREFIX"] = settings.CACHES["default"]["KEY_PREFIX"]
         env["PYTHONUNBUFFERED"] = "1"
+        env["PGAPPNAME"] = f"celery-{run_id}"
         log = tmp_path_factory.mktemp("celery") / "worker.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
@@ -96,7 +99,7 @@ def celery_worker(_worker_slot, django_db_setup, test_database_env, tmp_path_fac
                  "--loglevel", "WARNING"],
                 env=env, cwd=settings.BASE_DIR, stdout=out, stderr=subprocess.STDOUT,
             )
-        worker = _worker_slot["worker"] = Worker(process, hostname, queue, log)
+        worker = _worker_slot["worker"] = Worker(process, hostname, queue, log, env["PGAPPNAME"])
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if process.poll() is not None:
@@ -137,6 +140,35 @@ def test_visible_departments_run_by_the_worker_for_a_returns_exactly_a_s_slugs(c
     assert in_a == ["customer-service", "legal"]
     assert "globex-only" not in in_a
     assert in_b == ["customer-service", "globex-only", "legal"]
+
+
+def _sessions_of(worker: Worker) -> set[int]:
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [worker.application_name])
+        return {row[0] for row in cursor.fetchall()}
+
+
+@committed
+def test_the_worker_keeps_its_connection_across_tasks_and_replaces_one_the_server_killed(celery_worker, committed_world):
+    """social_crm.celery.close_old_connections: one session for many tasks (Celery alone would
+    open one a task), and a session PostgreSQL ended between two tasks (a restart, an admin's
+    pg_terminate_backend) costs the next task nothing but a reconnection."""
+    a, b = committed_world.a.tenant.pk, committed_world.b.tenant.pk
+    celery_worker.run(visible_departments, a)
+    first = _sessions_of(celery_worker)
+    assert len(first) == 1
+    for tenant_id in (b, a, b):
+        celery_worker.run(visible_departments, tenant_id)
+    assert _sessions_of(celery_worker) == first
+
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [next(iter(first))])
+        assert cursor.fetchone()[0] is True
+    # The kept session is gone: the next task reconnects and still sees only its tenant's rows.
+    assert celery_worker.run(visible_departments, b) == ["customer-service", "legal"]
+    assert celery_worker.run(visible_departments, a) == ["customer-service", "legal"]
+    second = _sessions_of(celery_worker)
+    assert len(second) == 1 and second != first
 
 
 @committed
