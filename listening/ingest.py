@@ -143,24 +143,18 @@ def _upsert_authors(cursor, tenant_id: int, platform: str, authors: list[AuthorD
     return {user_id: (pk, followers) for user_id, pk, followers in cursor.fetchall()}
 
 
-def _blank_erased(cursor, tenant_id: int, platform: str, mentions: list[MentionData]) -> int:
+def _blank_erased(tenant_id: int, platform: str, mentions: list[MentionData]) -> int:
     """A person erased under GDPR (social_crm.customers.gdpr) who posts again is recognised by the
     keyed hash their author row now carries: their new mentions are stored blank (text, raw, url;
     ``is_deleted``, as erasure leaves the old ones, so counts stay true) on that row, and their
-    name, handle and profile are not written back. One indexed look-up a page."""
-    from social_crm.customers.gdpr import erased_user_key
+    name, handle and profile are not written back."""
+    from social_crm.customers.gdpr import erased_authors
 
-    keys = {m.author.platform_user_id: erased_user_key(tenant_id, platform, m.author.platform_user_id)
-            for m in mentions if m.author and m.author.platform_user_id}
-    if not keys:
-        return 0
-    cursor.execute("SELECT platform_user_id FROM listening_author WHERE tenant_id = %s AND platform = %s "
-                   "AND platform_user_id = ANY(%s::text[])", [tenant_id, platform, sorted(set(keys.values()))])
-    erased = {row[0] for row in cursor.fetchall()}
+    erased = erased_authors(tenant_id, platform, {m.author.platform_user_id for m in mentions if m.author})
     blanked = 0
     for m in mentions:
-        key = keys.get(m.author.platform_user_id) if m.author else None
-        if key in erased:
+        key = erased.get(m.author.platform_user_id) if m.author else None
+        if key:
             m.author = AuthorData(platform_user_id=key, followers=m.author.followers, verified=m.author.verified)
             m.text, m.raw, m.url, m.is_deleted = "", {}, "", True
             blanked += 1
@@ -372,7 +366,7 @@ def _jsonable(payload):
 
 
 def _store(cursor, tenant_id, platform, account_id, fetched_at, now, mentions, result: IngestResult) -> None:
-    result.erased += _blank_erased(cursor, tenant_id, platform, mentions)
+    result.erased += _blank_erased(tenant_id, platform, mentions)
     counted = _mentions_by_author(mentions)
     authors = _upsert_authors(cursor, tenant_id, platform, [m.author for m in mentions if m.author], now,
                               counted)

@@ -11,7 +11,7 @@ would read exactly these values).
 For it the per-row look-up was pure cost: in bench-ingest (pg_stat_statements) the match insert
 took 28 us a row with it, 12-14 without. It also cached its plan in PL/pgSQL for the
 connection's life, and a plan made while the mention table was nearly empty stayed slow (see
-ARCHITECTURE.md, "Celery workers open a database connection per task"). Inside
+ARCHITECTURE.md, "Celery workers keep their database connection across tasks"). Inside
 ``facts_given`` the triggers do not fire (migration 0009: their ``WHEN`` reads this
 transaction-local setting), so the statement's own values are stored; everywhere else (the ORM,
 SQL by hand) the database still overrides whatever it is given. The setting is cleared on the

@@ -58,11 +58,23 @@ def erased_user_key(tenant_id: int, platform: str, platform_user_id: str) -> str
     return f"erased:{digest[:40]}"
 
 
-def is_erased_author(tenant_id: int, platform: str, platform_user_id: str) -> bool:
+def erased_authors(tenant_id: int, platform: str, platform_user_ids) -> dict[str, str]:
+    """The erased ones among these platform user ids: id -> the ``erased_user_key`` their author
+    row carries. One indexed query (ingestion asks it for every page). Call inside tenant_context."""
     from listening.models import Author
 
-    key = erased_user_key(tenant_id, platform, platform_user_id)
-    return Author.objects.filter(tenant_id=tenant_id, platform=platform, platform_user_id=key).exists()
+    keys = {uid: erased_user_key(tenant_id, platform, uid) for uid in platform_user_ids if uid}
+    if not keys:
+        return {}
+    found = set(Author.objects.filter(tenant_id=tenant_id, platform=platform,
+                                      platform_user_id__in=sorted(set(keys.values())))
+                .values_list("platform_user_id", flat=True))
+    return {uid: key for uid, key in keys.items() if key in found}
+
+
+def is_erased_author(tenant_id: int, platform: str, platform_user_id: str) -> bool:
+    with tenant_context(tenant_id):
+        return bool(erased_authors(tenant_id, platform, [platform_user_id]))
 
 
 # --- The subject -------------------------------------------------------------------------------
